@@ -1,0 +1,3 @@
+from mederi.cli import main
+
+main()

@@ -1,0 +1,177 @@
+"""The `mederi` command: serve, migrate, import, export, demo, check."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+
+def _django():
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mederi.settings")
+    import django
+
+    django.setup()
+
+
+def cmd_migrate(args) -> int:
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=1 if args.verbose else 0, interactive=False)
+    print("database is up to date")
+    return 0
+
+
+def cmd_serve(args) -> int:
+    from gunicorn.app.base import BaseApplication
+
+    from mederi.wsgi import application
+
+    options = {
+        "bind": f"{args.host}:{args.port}",
+        "workers": args.workers,
+        "worker_class": "sync",
+        "accesslog": "-" if args.access_log else None,
+        "timeout": 120,
+    }
+    if args.tls_cert or args.tls_key:
+        if not (args.tls_cert and args.tls_key):
+            print("error: --tls-cert and --tls-key go together", file=sys.stderr)
+            return 2
+        options.update(certfile=args.tls_cert, keyfile=args.tls_key)
+
+    class Server(BaseApplication):
+        def load_config(self):
+            for key, value in options.items():
+                if value is not None:
+                    self.cfg.set(key, value)
+
+        def load(self):
+            return application
+
+    scheme = "https" if args.tls_cert else "http"
+    print(f"Mederi is serving on {scheme}://{args.host}:{args.port}/  (FHIR API: /fhir/R4/)", flush=True)
+    Server().run()
+    return 0
+
+
+def cmd_import(args) -> int:
+    from tqdm import tqdm
+
+    from mederi.core.context import Context
+    from mederi.fhir import services
+
+    paths = [Path(p) for p in args.paths]
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        print(f"error: no such file or directory: {', '.join(missing)}", file=sys.stderr)
+        return 2
+    files = services.collect_files(paths)
+    total = sum(services.count_entries(f) for f in files)
+    bar = tqdm(total=total, unit="res", disable=args.quiet, file=sys.stderr)
+
+    def on_file(path, report):
+        bar.update(services.count_entries(path))
+        if report.error:
+            tqdm.write(f"FAILED {path}: {report.error}", file=sys.stderr)
+
+    report = services.import_paths(files, Context.system("import"), on_file=on_file)
+    bar.close()
+    ok = len(report.files) - len(report.failed)
+    print(f"imported {report.resources} resources from {ok} of {len(report.files)} files")
+    return 1 if report.failed else 0
+
+
+def cmd_export(args) -> int:
+    from tqdm import tqdm
+
+    from mederi.fhir import selectors, validation
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    types = args.type.split(",") if args.type else selectors.export_types()
+    unknown = [t for t in types if not validation.is_resource_type(t)]
+    if unknown:
+        print(f"error: not FHIR R4 resource types: {', '.join(unknown)}", file=sys.stderr)
+        return 2
+    written = 0
+    for resource_type in types:
+        count = selectors.export_count(resource_type)
+        if not count:
+            continue
+        with open(out / f"{resource_type}.ndjson", "w", encoding="utf-8") as handle:
+            for content in tqdm(selectors.export_rows(resource_type), total=count, desc=resource_type,
+                                unit="res", disable=args.quiet, file=sys.stderr):
+                handle.write(content)
+                handle.write("\n")
+                written += 1
+    print(f"exported {written} resources to {out}/")
+    return 0
+
+
+def cmd_demo(args) -> int:
+    from mederi.web.demo import load_demo
+
+    summary = load_demo()
+    print(summary)
+    return 0
+
+
+def cmd_check(args) -> int:
+    from django.core.management import call_command
+
+    call_command("check")
+    from mederi.fhir.checks import check_record
+
+    problems = check_record()
+    for problem in problems:
+        print(f"PROBLEM: {problem}")
+    print("record check: " + ("ok" if not problems else f"{len(problems)} problems"))
+    return 1 if problems else 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mederi", description="Mederi: one record for the whole practice")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="serve the web app and FHIR API")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=2)
+    serve.add_argument("--access-log", action="store_true")
+    serve.add_argument("--tls-cert")
+    serve.add_argument("--tls-key")
+    serve.set_defaults(func=cmd_serve)
+
+    migrate = commands.add_parser("migrate", help="create or upgrade the database")
+    migrate.add_argument("-v", "--verbose", action="store_true")
+    migrate.set_defaults(func=cmd_migrate)
+
+    imp = commands.add_parser("import", help="import FHIR Bundles and NDJSON files or folders")
+    imp.add_argument("paths", nargs="+")
+    imp.add_argument("-q", "--quiet", action="store_true")
+    imp.set_defaults(func=cmd_import)
+
+    exp = commands.add_parser("export", help="export the record as NDJSON, one file per resource type")
+    exp.add_argument("--out", default="export")
+    exp.add_argument("--type", help="comma-separated resource types (default: all)")
+    exp.add_argument("-q", "--quiet", action="store_true")
+    exp.set_defaults(func=cmd_export)
+
+    demo = commands.add_parser("demo", help="load the demo practice (safe to run again)")
+    demo.set_defaults(func=cmd_demo)
+
+    check = commands.add_parser("check", help="check configuration and the stored record")
+    check.set_defaults(func=cmd_check)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    _django()
+    sys.exit(args.func(args))
+
+
+if __name__ == "__main__":
+    main()

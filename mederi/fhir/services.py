@@ -1,0 +1,152 @@
+"""Write services of the record that work on many resources at once: importing files."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import orjson
+
+from mederi.core.context import Context
+from mederi.core.errors import MederiError
+from mederi.fhir.bundles import BundleProcessor
+from mederi.fhir.repository import Repository
+
+# Synthea's shared resources must exist before the patients that point at them.
+_LOAD_FIRST = ("hospitalInformation", "practitionerInformation")
+
+
+@dataclass
+class FileReport:
+    path: Path
+    resources: int = 0
+    error: str | None = None
+
+
+@dataclass
+class ImportReport:
+    files: list[FileReport] = field(default_factory=list)
+
+    @property
+    def resources(self) -> int:
+        return sum(f.resources for f in self.files)
+
+    @property
+    def failed(self) -> list[FileReport]:
+        return [f for f in self.files if f.error]
+
+
+def collect_files(paths: list[Path]) -> list[Path]:
+    """Files to import, directories expanded, shared Synthea files first."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found += sorted(p for p in path.rglob("*") if p.suffix in (".json", ".ndjson") and p.is_file())
+        else:
+            found.append(path)
+    return sorted(found, key=lambda p: (not p.name.startswith(_LOAD_FIRST), str(p)))
+
+
+def _idempotent_request(entry: dict) -> dict:
+    """Turn a create into an update with a stable id, so importing a file twice stores it once.
+
+    A POST whose fullUrl is `urn:uuid:X` becomes `PUT Type/X`; a resource with an id is PUT
+    under that id. Conditional creates (ifNoneExist) are already idempotent and stay as they are.
+    """
+    resource = entry.get("resource")
+    request = dict(entry.get("request") or {})
+    if not isinstance(resource, dict) or "resourceType" not in resource:
+        return entry
+    resource_type = resource["resourceType"]
+    method = str(request.get("method", "POST")).upper()
+    if method != "POST" or request.get("ifNoneExist"):
+        return entry
+    full_url = str(entry.get("fullUrl") or "")
+    logical_id = resource.get("id")
+    if full_url.startswith("urn:uuid:"):
+        logical_id = full_url[len("urn:uuid:"):]
+    if not logical_id:
+        return entry
+    return {**entry, "resource": {**resource, "id": logical_id},
+            "request": {"method": "PUT", "url": f"{resource_type}/{logical_id}"}}
+
+
+def _as_transaction(document: dict) -> dict:
+    kind = document.get("type")
+    entries = document.get("entry") or []
+    if document.get("resourceType") != "Bundle":
+        entries = [{"resource": document}]
+        kind = "collection"
+    if kind in ("transaction", "batch"):
+        prepared = [_idempotent_request(e) for e in entries]
+    else:  # collection, searchset, document, message: store each resource
+        prepared = []
+        for e in entries:
+            if not isinstance(e, dict) or not isinstance(e.get("resource"), dict):
+                continue
+            resource = e["resource"]
+            request = {"method": "POST", "url": resource.get("resourceType", "")}
+            prepared.append(_idempotent_request({**e, "request": request}))
+    return {"resourceType": "Bundle", "type": "batch" if kind == "batch" else "transaction", "entry": prepared}
+
+
+def _read_documents(path: Path) -> list[dict]:
+    raw = path.read_bytes()
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    if path.suffix == ".ndjson":
+        resources = []
+        for number, line in enumerate(raw.splitlines(), start=1):
+            if line.strip():
+                try:
+                    resources.append({"resource": orjson.loads(line)})
+                except orjson.JSONDecodeError as exc:
+                    raise ValueError(f"line {number} is not valid JSON: {exc}") from exc
+        return [{"resourceType": "Bundle", "type": "collection", "entry": resources}]
+    try:
+        return [orjson.loads(raw)]
+    except orjson.JSONDecodeError as exc:
+        raise ValueError(f"not valid JSON: {exc}") from exc
+
+
+def count_entries(path: Path) -> int:
+    """A cheap estimate of the resources in a file, for progress bars."""
+    if path.suffix == ".ndjson":
+        return sum(1 for line in path.read_bytes().splitlines() if line.strip())
+    return max(path.read_bytes().count(b'"resourceType"') - 1, 1)
+
+
+def import_file(path: Path, context: Context) -> FileReport:
+    """Import one file as a single transaction: all of it is stored, or none of it."""
+    report = FileReport(path)
+    try:
+        documents = _read_documents(path)
+        for document in documents:
+            if not isinstance(document, dict):
+                raise ValueError("the file holds no FHIR resource or Bundle")
+            bundle = _as_transaction(copy.deepcopy(document))
+            response = BundleProcessor(Repository(context)).process(bundle)
+            if bundle["type"] == "batch":
+                failed = [e for e in response["entry"] if not e["response"]["status"].startswith(("2", "3"))]
+                if failed:
+                    first = failed[0]["response"].get("outcome", {}).get("issue", [{}])[0]
+                    report.error = f"{len(failed)} entries failed; first: {first.get('diagnostics', '')}"
+            report.resources += len(bundle["entry"])
+    except MederiError as error:
+        report.error = str(error)
+        report.resources = 0
+    except (ValueError, OSError) as error:
+        report.error = str(error)
+        report.resources = 0
+    return report
+
+
+def import_paths(paths: list[Path], context: Context, on_file=None) -> ImportReport:
+    report = ImportReport()
+    for path in collect_files(paths):
+        file_report = import_file(path, context)
+        report.files.append(file_report)
+        if on_file:
+            on_file(path, file_report)
+    return report

@@ -1,0 +1,114 @@
+"""Django settings for Mederi.
+
+Everything that differs between a laptop and production comes from the environment:
+DATABASE_URL, MEDERI_SECRET_KEY, MEDERI_DEBUG, MEDERI_ALLOWED_HOSTS, MEDERI_VAR_DIR.
+"""
+
+import os
+from pathlib import Path
+
+import dj_database_url
+
+BASE_DIR = Path(__file__).resolve().parent
+VAR_DIR = Path(os.environ.get("MEDERI_VAR_DIR", BASE_DIR.parent / "var"))
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+
+SECRET_KEY = os.environ.get("MEDERI_SECRET_KEY", "dev-only-insecure-key-change-me")
+DEBUG = os.environ.get("MEDERI_DEBUG", "0") == "1"
+ALLOWED_HOSTS = os.environ.get("MEDERI_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",")
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "js_lib_htmx",
+    "mederi.core",
+    "mederi.fhir",
+    "mederi.web",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "mederi.urls"
+WSGI_APPLICATION = "mederi.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+
+def _database_from_env():
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        # Persistent connections: opening one per request halves read throughput.
+        config = dj_database_url.parse(url, conn_max_age=600, conn_health_checks=True)
+        config.setdefault("TEST", {})
+        return config
+    return {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": VAR_DIR / "mederi.sqlite3",
+        "OPTIONS": {
+            # WAL lets readers run beside the one writer; NORMAL sync is durable in WAL mode
+            # against application crashes and doubles commit throughput over FULL.
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=10000;",
+            "transaction_mode": "IMMEDIATE",
+        },
+        "CONN_MAX_AGE": 600,
+    }
+
+
+DATABASES = {"default": _database_from_env()}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = False
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+
+# The FHIR server's public base; links in bundles are built from the request when unset.
+FHIR_BASE_URL = os.environ.get("MEDERI_FHIR_BASE_URL", "")
+FHIR_DEFAULT_PAGE_SIZE = 20
+FHIR_MAX_PAGE_SIZE = 1000
+# Official R4 example package (npm hl7.fhir.r4.examples), used by tests and `mederi import --r4-examples`.
+FHIR_R4_EXAMPLES_DIR = Path(os.environ.get("MEDERI_R4_EXAMPLES", VAR_DIR / "packages" / "hl7.fhir.r4.examples"))
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("MEDERI_LOG_LEVEL", "WARNING")},
+}
+
+# Static files are served by the app itself (whitenoise), straight from the installed apps.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG

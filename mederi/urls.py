@@ -1,0 +1,6 @@
+from django.urls import include, path
+
+urlpatterns = [
+    path("fhir/R4/", include("mederi.fhir.urls")),
+    path("", include("mederi.web.urls")),
+]

@@ -1,0 +1,9 @@
+from django.urls import path
+
+from mederi.fhir.views import healthz
+from mederi.web import views
+
+urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    path("", views.home, name="home"),
+]
