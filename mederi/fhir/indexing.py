@@ -154,7 +154,8 @@ def normalize_string(s: str) -> str:
 
 _DATE_RE = re.compile(
     r"(\d{4})(?:-(\d{2})(?:-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?"
-    r"(Z|[+-]\d{2}:\d{2})?)?)?)?"
+    r"(Z|[+-]\d{2}:\d{2})?)?)?)?",
+    re.ASCII,
 )
 _MIN = datetime.min.replace(tzinfo=UTC)
 _MAX = datetime.max.replace(tzinfo=UTC)
@@ -244,8 +245,8 @@ def _date_or_none(text: str) -> tuple[datetime, datetime] | None:
 # --------------------------------------------------------------------------------------------
 # References
 
-_RELATIVE_RE = re.compile(r"([A-Z][A-Za-z]+)/([A-Za-z0-9\-.]{1,64})(?:/_history/[A-Za-z0-9\-.]{1,64})?")
-_ABSOLUTE_RE = re.compile(r"/([A-Z][A-Za-z]+)/([A-Za-z0-9\-.]{1,64})(?:/_history/[A-Za-z0-9\-.]{1,64})?/?")
+_RELATIVE_RE = re.compile(r"([A-Z][A-Za-z]+)/([A-Za-z0-9\-.]{1,64})(?:/_history/[A-Za-z0-9\-.]{1,64})?", re.ASCII)
+_ID_RE = re.compile(r"[A-Za-z0-9\-.]{1,64}", re.ASCII)
 
 
 @lru_cache(maxsize=32768)
@@ -255,9 +256,13 @@ def _parse_reference(ref: str) -> tuple[str | None, str | None, str | None]:
     if m and m.group(1) in _resource_types:
         return m.group(1), m.group(2), None
     if "://" in ref:
-        for m in _ABSOLUTE_RE.finditer(ref):
-            if m.end() == len(ref) and m.group(1) in _resource_types:
-                return m.group(1), m.group(2), ref
+        path = ref.split("?", 1)[0].split("#", 1)[0].rstrip("/")
+        history = path.rfind("/_history/")
+        if history != -1:
+            path = path[:history]
+        parts = path.rsplit("/", 2)
+        if len(parts) == 3 and parts[1] in _resource_types and _ID_RE.fullmatch(parts[2]):
+            return parts[1], parts[2], ref
     return None, None, ref  # urn:uuid:…, urn:oid:…, #contained, or not understood
 
 

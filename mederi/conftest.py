@@ -1,0 +1,54 @@
+"""Fixtures shared by every app's tests."""
+
+from pathlib import Path
+
+import orjson
+import pytest
+from django.conf import settings
+from django.test import Client
+
+SHARED_DATA = Path(settings.BASE_DIR).parent.parent / "shared" / "data"
+
+
+def shared_data(*parts: str) -> Path:
+    """A path under ../shared/data; the test skips when the data sets are absent."""
+    path = SHARED_DATA.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"{path} is not available (data sets live beside the project)")
+    return path
+
+
+class FhirClient:
+    """A Django test client that speaks FHIR JSON."""
+
+    def __init__(self):
+        self.client = Client()
+
+    def _send(self, method, url, body=None, content_type="application/fhir+json", **headers):
+        data = body if isinstance(body, (str, bytes)) or body is None else orjson.dumps(body)
+        return getattr(self.client, method)(url, data=data, content_type=content_type, headers=headers)
+
+    def get(self, url, **headers):
+        return self.client.get(url, headers=headers)
+
+    def post(self, url, body, **headers):
+        return self._send("post", url, body, **headers)
+
+    def put(self, url, body, **headers):
+        return self._send("put", url, body, **headers)
+
+    def patch(self, url, body, **headers):
+        return self._send("patch", url, body, content_type="application/json-patch+json", **headers)
+
+    def delete(self, url, **headers):
+        return self.client.delete(url, headers=headers)
+
+    def create(self, resource: dict) -> dict:
+        response = self.post(f"/fhir/R4/{resource['resourceType']}", resource)
+        assert response.status_code == 201, response.content
+        return response.json()
+
+
+@pytest.fixture
+def fhir(db):
+    return FhirClient()
