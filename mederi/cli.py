@@ -111,7 +111,7 @@ def cmd_export(args) -> int:
 
 
 def cmd_demo(args) -> int:
-    from mederi.web.demo import load_demo
+    from mederi.demo import load_demo
 
     summary = load_demo()
     print(summary)

@@ -26,7 +26,7 @@ Each element is `[type, max, min, valueSet, choiceGroup, flags]`:
                required binding to a small value set whose codes can all be listed from the
                package, else null
   choiceGroup  for choice elements expanded from `value[x]`, the group name ("value[x]")
-  flags        1 = no `_name` sibling allowed (XML attributes such as Element.id)
+  flags        1 = no `_name` sibling allowed (Element.id, Resource.id, Extension.url)
 
 Usage: python scripts/build_fhir_definitions.py [PACKAGE_DIR] [-o OUTPUT]
 """
@@ -201,9 +201,9 @@ def compile_sd(sd: dict, expander: ValueSetExpander, types: dict, value_sets: di
                 stats["bound"] += 1
             else:
                 stats["unbound"].add(url)
-        flags = 0
-        if (el.get("representation") or []) == ["xmlAttr"] and name == "id":
-            flags = 1
+        # Element.id, Resource.id and Extension.url have FHIRPath system types: they are not FHIR
+        # primitives, so they take no extensions and have no `_name` sibling in JSON.
+        flags = 1 if any(t["code"].startswith(SYSTEM_TYPES) for t in el.get("type", [])) else 0
         spec = [None, el["max"], el["min"], vs_key, None, flags]
         entries = types[owner]
         if name.endswith("[x]"):

@@ -16,7 +16,7 @@ A path program is a list of alternatives; each alternative is `[steps, terminal_
 * `["where", field, value]`  keep objects whose `field` equals `value`;
 * `["resolve", [types]]`     keep references that point at one of `types`;
 * `["hasext", url]`          keep objects carrying an extension with this url;
-* `["first"]`                keep only the first item reached so far;
+* `["first"]`                keep only the first item of the (top-level) property just stepped into;
 
 and `terminal_type` is the FHIR type of the values reached (for choice elements the key already
 names the type, e.g. `valueQuantity`). `Extension` means "the value[x] of these extensions" and
@@ -269,6 +269,8 @@ def compile_alternative(model: Model, resource_type: str, steps: list[tuple]) ->
             elif kind == "hasext":
                 out.append((ops + [["hasext", step[1]]], state, ftype))
             elif kind == "first":
+                if len(ops) != 1:
+                    raise Unsupported("[0] is only supported right after the first element")
                 out.append((ops + [["first"]], state, ftype))
             else:  # pragma: no cover - parser produces only the kinds above
                 raise Unsupported(kind)

@@ -385,7 +385,10 @@ def validate_resource(resource) -> list[Issue]:
     if type(resource) is not dict:
         issues.append(Issue(f"a resource must be a JSON object, found {_found(resource)}", "structure"))
         return issues
-    _check_resource(defs, resource, "", issues, False)
+    try:
+        _check_resource(defs, resource, "", issues, False)
+    except RecursionError:
+        issues.append(Issue("the resource is nested too deeply to be processed", "too-costly"))
     return issues
 
 
@@ -566,7 +569,8 @@ def _check_coded(v: dict, tname: str, vset: _ValueSet, path: str, issues: list) 
         codings = v.get("coding")
         if type(codings) is not list:
             return
-    coded = [c for c in codings if type(c) is dict and type(c.get("code")) is str]
+    coded = [c for c in codings
+             if type(c) is dict and type(c.get("code")) is str and type(c.get("system", "")) is str]
     if not coded:
         return
     pairs = vset.pairs
@@ -593,7 +597,7 @@ def _unknown(t: _Type, key: str, path: str, issues: list) -> None:
         options = [n for n, s in t.elems.items() if s[4] == key + "[x]" and s[0] != _SIBLING]
         msg += f" ({key}[x] takes its type as a suffix: {', '.join(options[:6])}{', …' if len(options) > 6 else ''})"
     elif key.startswith("_") and key[1:] in t.elems:
-        msg += f" ('{key[1:]}' is not a primitive element, so it has no '{key}' sibling)"
+        msg += f" ('{key[1:]}' cannot carry extensions this way: it is not a primitive element)"
     else:
         close = difflib.get_close_matches(key, names, n=1)
         if close:

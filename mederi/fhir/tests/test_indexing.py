@@ -514,3 +514,24 @@ def test_every_synthea_resource_extracts():
             count += 1
     assert count > 1000
     assert {"token", "string", "date", "reference", "quantity"} <= seen_kinds
+
+
+def test_absolute_reference_with_capitalised_path():
+    obs = {"resourceType": "Observation", "subject": {"reference": "https://Example.org/R4/Patient/p-1"}}
+    assert rows(obs, "reference", "subject") == [("Patient", "p-1", "https://Example.org/R4/Patient/p-1", None, None)]
+    unknown = {"resourceType": "Observation", "subject": {"reference": "https://example.org/Thing/1"}}
+    assert rows(unknown, "reference", "subject") == [(None, None, "https://example.org/Thing/1", None, None)]
+
+
+def test_non_ascii_digits_rejected():
+    with pytest.raises(ValueError):
+        parse_date_range("٢٠٢٠")
+
+
+def test_bundle_first_entry_reference():
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "document",
+        "entry": [{"resource": {"resourceType": "Composition", "id": "c1"}}, {"resource": {"resourceType": "Patient", "id": "p"}}],
+    }
+    assert rows(bundle, "reference", "composition") == [("Composition", "c1", None, None, None)]

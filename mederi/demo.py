@@ -1,0 +1,190 @@
+"""The demo practice loaded by `mederi demo` (and `make run`): a small family practice with
+staff, payers and patients whose charts have visits, problems, vitals, allergies and
+medications. Every resource has a fixed id, so loading it again changes nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta, timezone
+
+from mederi.core.context import Context
+from mederi.fhir.bundles import BundleProcessor
+from mederi.fhir.repository import Repository
+
+LOINC = "http://loinc.org"
+SNOMED = "http://snomed.info/sct"
+RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
+UCUM = "http://unitsofmeasure.org"
+MRN = "urn:oid:2.16.840.1.113883.3.7777.1"  # the demo practice's medical record numbers
+NPI = "http://hl7.org/fhir/sid/us-npi"
+
+PRACTICE = {
+    "resourceType": "Organization", "id": "demo-practice", "active": True, "name": "Riverside Family Medicine",
+    "type": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/organization-type", "code": "prov"}]}],
+    "telecom": [{"system": "phone", "value": "555-0100", "use": "work"}],
+    "address": [{"line": ["12 River Road"], "city": "Springfield", "state": "IL", "postalCode": "62701"}],
+}
+PAYERS = [
+    {"resourceType": "Organization", "id": "demo-payer-acme", "active": True, "name": "Acme Health Plan",
+     "type": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/organization-type", "code": "pay"}]}]},
+    {"resourceType": "Organization", "id": "demo-payer-medicare", "active": True, "name": "Medicare Part B",
+     "type": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/organization-type", "code": "pay"}]}]},
+]
+LOCATION = {
+    "resourceType": "Location", "id": "demo-clinic-main", "status": "active", "name": "Riverside main clinic",
+    "managingOrganization": {"reference": "Organization/demo-practice"},
+    "address": {"line": ["12 River Road"], "city": "Springfield", "state": "IL", "postalCode": "62701"},
+}
+STAFF = [  # id, family, given, prefix, npi, role code, role display
+    ("demo-dr-ruiz", "Ruiz", "Ana", "Dr.", "1234567893", "doctor", "Doctor"),
+    ("demo-dr-okafor", "Okafor", "James", "Dr.", "1245319599", "doctor", "Doctor"),
+    ("demo-rn-shah", "Shah", "Priya", None, None, "nurse", "Nurse"),
+]
+PATIENTS = [  # id, family, given, gender, birth date, payer, allergy, problem, medication
+    ("demo-pat-1", "Chalmers", "Peter", "male", "1974-12-25", "demo-payer-acme",
+     ("91936005", "Allergy to penicillin"), ("38341003", "Hypertensive disorder"), ("314076", "lisinopril 10 MG Oral Tablet")),
+    ("demo-pat-2", "Núñez", "María", "female", "1988-03-14", "demo-payer-acme",
+     None, ("195967001", "Asthma"), ("745679", "albuterol 0.09 MG/ACTUAT Metered Dose Inhaler")),
+    ("demo-pat-3", "Okonkwo", "Grace", "female", "1951-07-02", "demo-payer-medicare",
+     ("300913006", "Shellfish allergy"), ("44054006", "Diabetes mellitus type 2"), ("860975", "metformin 500 MG Oral Tablet")),
+    ("demo-pat-4", "Lindqvist", "Erik", "male", "2016-10-30", "demo-payer-acme", None, None, None),
+    ("demo-pat-5", "Haddad", "Samir", "male", "1963-05-19", "demo-payer-medicare",
+     None, ("55822004", "Hyperlipidemia"), ("617312", "atorvastatin 20 MG Oral Tablet")),
+]
+
+
+def _coding(system: str, code: str, display: str) -> dict:
+    return {"coding": [{"system": system, "code": code, "display": display}], "text": display}
+
+
+def _ref(reference: str) -> dict:
+    return {"reference": reference}
+
+
+def _staff() -> list[dict]:
+    resources = []
+    for staff_id, family, given, prefix, npi, role, role_display in STAFF:
+        name = {"family": family, "given": [given]}
+        if prefix:
+            name["prefix"] = [prefix]
+        practitioner = {"resourceType": "Practitioner", "id": staff_id, "active": True, "name": [name]}
+        if npi:
+            practitioner["identifier"] = [{"system": NPI, "value": npi}]
+        resources.append(practitioner)
+        resources.append({
+            "resourceType": "PractitionerRole", "id": f"{staff_id}-role", "active": True,
+            "practitioner": _ref(f"Practitioner/{staff_id}"), "organization": _ref("Organization/demo-practice"),
+            "location": [_ref("Location/demo-clinic-main")],
+            "code": [_coding("http://terminology.hl7.org/CodeSystem/practitioner-role", role, role_display)],
+        })
+    return resources
+
+
+def _vitals(patient_ref: str, encounter_ref: str, when: str, index: int) -> list[dict]:
+    readings = [
+        ("8867-4", "Heart rate", 64 + index * 3, "/min", "/min"),
+        ("29463-7", "Body weight", 58.5 + index * 7.25, "kg", "kg"),
+        ("8310-5", "Body temperature", 36.6 + index * 0.1, "Cel", "Cel"),
+    ]
+    resources = []
+    for code, display, value, unit, ucum in readings:
+        resources.append({
+            "resourceType": "Observation", "id": f"{encounter_ref.split('/')[1]}-{code}", "status": "final",
+            "category": [_coding("http://terminology.hl7.org/CodeSystem/observation-category", "vital-signs",
+                                 "Vital Signs")],
+            "code": _coding(LOINC, code, display), "subject": _ref(patient_ref), "encounter": _ref(encounter_ref),
+            "effectiveDateTime": when,
+            "valueQuantity": {"value": round(value, 2), "unit": unit, "system": UCUM, "code": ucum},
+        })
+    return resources
+
+
+def _chart(index: int, row: tuple, today: date) -> list[dict]:
+    patient_id, family, given, gender, birth, payer, allergy, problem, medication = row
+    patient_ref = f"Patient/{patient_id}"
+    doctor = STAFF[index % 2][0]
+    resources = [{
+        "resourceType": "Patient", "id": patient_id, "active": True,
+        "identifier": [{"system": MRN, "value": f"MRN{1000 + index}",
+                        "type": _coding("http://terminology.hl7.org/CodeSystem/v2-0203", "MR", "Medical record number")}],
+        "name": [{"use": "official", "family": family, "given": [given]}],
+        "gender": gender, "birthDate": birth,
+        "telecom": [{"system": "phone", "value": f"555-01{index + 10}", "use": "mobile"}],
+        "address": [{"line": [f"{index * 7 + 3} Elm Street"], "city": "Springfield", "state": "IL", "postalCode": "62704"}],
+        "generalPractitioner": [_ref(f"Practitioner/{doctor}")],
+        "managingOrganization": _ref("Organization/demo-practice"),
+    }, {
+        "resourceType": "Coverage", "id": f"{patient_id}-coverage", "status": "active",
+        "subscriberId": f"SUB{77000 + index}", "beneficiary": _ref(patient_ref), "relationship": _coding(
+            "http://terminology.hl7.org/CodeSystem/subscriber-relationship", "self", "Self"),
+        "payor": [_ref(f"Organization/{payer}")],
+        "period": {"start": f"{today.year}-01-01"},
+    }]
+    for visit in range(2):
+        day = today - timedelta(days=30 + 120 * visit + index * 5)
+        encounter_id = f"{patient_id}-visit-{visit + 1}"
+        begins = datetime.combine(day, time(9, 0), timezone.utc) + timedelta(minutes=25 * index)
+        start = begins.strftime("%Y-%m-%dT%H:%M:%SZ")
+        end = (begins + timedelta(minutes=20)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        resources.append({
+            "resourceType": "Encounter", "id": encounter_id, "status": "finished",
+            "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "AMB",
+                      "display": "ambulatory"},
+            "type": [_coding(SNOMED, "185349003", "Encounter for check up")],
+            "subject": _ref(patient_ref),
+            "participant": [{"individual": _ref(f"Practitioner/{doctor}")}],
+            "period": {"start": start, "end": end},
+            "location": [{"location": _ref("Location/demo-clinic-main")}],
+            "serviceProvider": _ref("Organization/demo-practice"),
+        })
+        resources += _vitals(patient_ref, f"Encounter/{encounter_id}", start, index + visit)
+    if problem:
+        resources.append({
+            "resourceType": "Condition", "id": f"{patient_id}-problem",
+            "clinicalStatus": _coding("http://terminology.hl7.org/CodeSystem/condition-clinical", "active", "Active"),
+            "verificationStatus": _coding("http://terminology.hl7.org/CodeSystem/condition-ver-status", "confirmed",
+                                          "Confirmed"),
+            "category": [_coding("http://terminology.hl7.org/CodeSystem/condition-category", "problem-list-item",
+                                 "Problem List Item")],
+            "code": _coding(SNOMED, *problem), "subject": _ref(patient_ref),
+            "onsetDateTime": f"{today.year - 3 - index}-06-01",
+        })
+    if allergy:
+        resources.append({
+            "resourceType": "AllergyIntolerance", "id": f"{patient_id}-allergy",
+            "clinicalStatus": _coding("http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical", "active",
+                                      "Active"),
+            "verificationStatus": _coding("http://terminology.hl7.org/CodeSystem/allergyintolerance-verification",
+                                          "confirmed", "Confirmed"),
+            "code": _coding(SNOMED, *allergy), "patient": _ref(patient_ref), "criticality": "high",
+        })
+    if medication:
+        resources.append({
+            "resourceType": "MedicationRequest", "id": f"{patient_id}-med", "status": "active", "intent": "order",
+            "medicationCodeableConcept": _coding(RXNORM, *medication), "subject": _ref(patient_ref),
+            "requester": _ref(f"Practitioner/{doctor}"), "authoredOn": (today - timedelta(days=30)).isoformat(),
+            "dosageInstruction": [{"text": "Take one tablet by mouth daily"}],
+        })
+    return resources
+
+
+def demo_resources(today: date | None = None) -> list[dict]:
+    # Visit dates are fixed to the practice's first day so reloading the demo is a no-op.
+    today = today or date(2026, 11, 2)
+    resources = [PRACTICE, *PAYERS, LOCATION, *_staff()]
+    for index, row in enumerate(PATIENTS):
+        resources += _chart(index, row, today)
+    return resources
+
+
+def load_demo() -> str:
+    resources = demo_resources()
+    bundle = {
+        "resourceType": "Bundle", "type": "transaction",
+        "entry": [{"resource": r, "request": {"method": "PUT", "url": f"{r['resourceType']}/{r['id']}"}}
+                  for r in resources],
+    }
+    response = BundleProcessor(Repository(Context.system("demo"))).process(bundle)
+    created = sum(1 for e in response["entry"] if e["response"]["status"].startswith("201"))
+    return (f"demo practice ready: {len(resources)} resources ({created} new), "
+            f"{len(PATIENTS)} patients, {len(STAFF)} staff")
