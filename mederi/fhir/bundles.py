@@ -20,7 +20,7 @@ from mederi.fhir import validation
 from mederi.fhir.repository import Repository, StoredResource, WriteOutcome, parse_if_match
 
 # Processing order inside a transaction (FHIR R4 3.1.0.11.2).
-_ORDER = {"DELETE": 0, "POST": 1, "PUT": 2, "PATCH": 3, "GET": 4, "HEAD": 4}
+_ORDER = {"DELETE": 0, "POST": 1, "NOOP": 1, "PUT": 2, "PATCH": 3, "GET": 4, "HEAD": 4}
 
 
 @dataclass
@@ -157,7 +157,10 @@ class BundleProcessor:
             raise _entry_error(entry.index, error) from error
         results: dict[int, dict] = {}
         with self.repository.atomic():
-            for entry in sorted(entries, key=lambda e: _ORDER[e.method]):
+            self.repository.prefetch(
+                [(e.resource_type, e.logical_id) for e in entries if e.method in ("PUT", "DELETE") and e.logical_id]
+            )
+            for entry in sorted(entries, key=lambda e: _ORDER.get(e.method, 1)):  # NOOP sorts as POST
                 if entry.method == "GET":
                     self.repository.flush()
                 try:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import orjson
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 
 from mederi.core import clock
 from mederi.core.context import Context
@@ -168,20 +168,14 @@ class _UnitOfWork:
                     raise Conflict(f"{s.reference} was changed by someone else meanwhile; read it again")
         try:
             created = Resource.objects.bulk_create(new_rows, batch_size=500)
-            ResourceHistory.objects.bulk_create(
+            _insert_rows(
+                ResourceHistory._meta.db_table,
+                ("resource_type", "logical_id", "version_id", "last_updated", "method", "deleted", "content"),
                 [
-                    ResourceHistory(
-                        resource_type=w.stored.resource_type,
-                        logical_id=w.stored.logical_id,
-                        version_id=w.stored.version_id,
-                        last_updated=w.stored.last_updated,
-                        method=w.method,
-                        deleted=w.stored.deleted,
-                        content=w.stored.content,
-                    )
+                    (w.stored.resource_type, w.stored.logical_id, w.stored.version_id,
+                     _db_datetime(w.stored.last_updated), w.method, w.stored.deleted, w.stored.content)
                     for w in self.pending
                 ],
-                batch_size=500,
             )
         except IntegrityError as exc:
             raise Conflict("a resource with this id was created by someone else meanwhile; retry") from exc
@@ -205,15 +199,38 @@ class _UnitOfWork:
                         model.objects.db
                     )
             rows = []
+            adapt = _ADAPTERS.get(kind)
             for write in writes:
                 s = write.stored
+                head = (s.pk, s.resource_type)
                 for values in write.index_rows.get(kind, ()):
-                    row = model(resource_id=s.pk, resource_type=s.resource_type, param=values[0])
-                    for column, value in zip(columns, values[1:]):
-                        setattr(row, column, value)
-                    rows.append(row)
-            if rows:
-                model.objects.bulk_create(rows, batch_size=1000)
+                    rows.append(head + (adapt(values) if adapt else values))
+            _insert_rows(model._meta.db_table, ("resource_id", "resource_type", "param") + columns, rows)
+
+
+def _db_datetime(value):
+    return connection.ops.adapt_datetimefield_value(value) if value is not None else None
+
+
+def _adapt_date_row(values: tuple) -> tuple:
+    return (values[0], _db_datetime(values[1]), _db_datetime(values[2]))
+
+
+_ADAPTERS = {"date": _adapt_date_row}
+
+
+def _insert_rows(table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
+    """Plain multi-row INSERT: the ORM's per-field preparation costs more than the database here."""
+    if not rows:
+        return
+    quote = connection.ops.quote_name
+    sql = (
+        f"INSERT INTO {quote(table)} ({', '.join(quote(c) for c in columns)}) "
+        f"VALUES ({', '.join(['%s'] * len(columns))})"
+    )
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), 5000):
+            cursor.executemany(sql, rows[start : start + 5000])
 
 
 def _fields_after_pk(s: StoredResource):
@@ -232,10 +249,29 @@ class Repository:
     def __init__(self, context: Context):
         self.context = context
         self._unit: _UnitOfWork | None = None
+        self._row_cache: dict[tuple[str, str], Resource | None] | None = None
+
+    def prefetch(self, keys: list[tuple[str, str]]) -> None:
+        """Load the current rows of many resources at once, for the writes staged next."""
+        if self._unit is None or not keys:
+            return
+        cache = self._row_cache if self._row_cache is not None else {}
+        by_type: dict[str, list[str]] = {}
+        for resource_type, logical_id in keys:
+            cache.setdefault((resource_type, logical_id), None)
+            by_type.setdefault(resource_type, []).append(logical_id)
+        for resource_type, ids in by_type.items():
+            for start in range(0, len(ids), 500):
+                rows = Resource.objects.filter(resource_type=resource_type, logical_id__in=ids[start : start + 500])
+                for row in rows:
+                    cache[(row.resource_type, row.logical_id)] = row
+        self._row_cache = cache
 
     # -- reads -------------------------------------------------------------------------------
 
     def _current_row(self, resource_type: str, logical_id: str) -> Resource | None:
+        if self._row_cache is not None and (resource_type, logical_id) in self._row_cache:
+            return self._row_cache[(resource_type, logical_id)]
         return (
             Resource.objects.filter(resource_type=resource_type, logical_id=logical_id)
             .only("pk", "resource_type", "logical_id", "version_id", "last_updated", "deleted", "content")
@@ -414,6 +450,7 @@ class Repository:
     def flush(self) -> None:
         if self._unit is not None:
             self._unit.flush()
+        self._row_cache = None
 
 
 class _AtomicWrites:
@@ -432,9 +469,11 @@ class _AtomicWrites:
                 self.repository._unit.flush()
         except BaseException as error:
             self.repository._unit = None
+            self.repository._row_cache = None
             self._atomic.__exit__(type(error), error, error.__traceback__)
             raise
         self.repository._unit = None
+        self.repository._row_cache = None
         return self._atomic.__exit__(exc_type, exc, tb)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -125,7 +124,7 @@ def import_file(path: Path, context: Context) -> FileReport:
         for document in documents:
             if not isinstance(document, dict):
                 raise ValueError("the file holds no FHIR resource or Bundle")
-            bundle = _as_transaction(copy.deepcopy(document))
+            bundle = _as_transaction(document)
             response = BundleProcessor(Repository(context)).process(bundle)
             if bundle["type"] == "batch":
                 failed = [e for e in response["entry"] if not e["response"]["status"].startswith(("2", "3"))]

@@ -18,7 +18,9 @@ dicts the first time they are needed. What is checked:
 * resources inside resources (`contained`, `Bundle.entry.resource`,
   `Parameters.parameter.resource`) recursively, and no `contained` inside a contained resource.
 
-FHIRPath invariants are not evaluated, and profiles named in `meta.profile` are not applied.
+FHIRPath invariants are not evaluated (dom-2 aside), profiles named in `meta.profile` are not
+applied, reference targets are not checked, and the XHTML of narratives is only required to be a
+non-empty string. A CodeableConcept under a required binding is judged only when it has codings.
 """
 
 from __future__ import annotations
@@ -30,8 +32,12 @@ import math
 import re
 from datetime import date as _date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mederi.core.errors import Issue
+
+if TYPE_CHECKING:
+    RESOURCE_TYPES: frozenset[str]  # provided lazily by __getattr__ below
 
 DATA_FILE = Path(__file__).resolve().parent / "definitions" / "structure.json.gz"
 
@@ -156,7 +162,7 @@ def _c_uri(v):
     return _not_str(v)
 
 
-_RE_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
+_RE_ID = re.compile(r"[A-Za-z0-9\-\.]{1,64}")
 
 
 def _c_id(v):

@@ -13,7 +13,13 @@ from mederi.core.errors import InvalidRequest, Issue, MederiError, operation_out
 from mederi.fhir import capability, operations, selectors
 from mederi.fhir.bundles import BundleProcessor
 from mederi.fhir.rendering import searchset_bundle_json
-from mederi.fhir.repository import Repository, StoredResource, WriteOutcome, parse_if_match
+from mederi.fhir.repository import (
+    Repository,
+    StoredResource,
+    WriteOutcome,
+    check_resource_type,
+    parse_if_match,
+)
 
 FHIR_JSON = "application/fhir+json; charset=utf-8"
 _XML_TYPES = ("application/fhir+xml", "application/xml", "text/xml", "xml")
@@ -147,6 +153,7 @@ def metadata(request):
 
 @fhir_endpoint
 def type_level(request, resource_type):
+    check_resource_type(resource_type)  # an unknown type is an unknown endpoint: 404, for every method
     repo = Repository(request_context(request))
     if request.method == "GET":
         return _search(request, repo, resource_type)

@@ -5,5 +5,6 @@ from mederi.web import views
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    path("ping", views.ping, name="ping"),
     path("", views.home, name="home"),
 ]

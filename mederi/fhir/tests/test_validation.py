@@ -145,6 +145,17 @@ def test_data_file_is_small():
     assert validation.DATA_FILE.stat().st_size < 300_000
 
 
+def test_primitive_regexes_are_the_official_ones():
+    with gzip.open(validation.DATA_FILE, "rb") as fh:
+        primitives = json.loads(fh.read())["primitives"]
+    compiled = {"date": validation._RE_DATE, "dateTime": validation._RE_DATETIME, "instant": validation._RE_INSTANT,
+                "time": validation._RE_TIME, "id": validation._RE_ID, "oid": validation._RE_OID,
+                "uuid": validation._RE_UUID, "code": validation._RE_CODE}
+    for name, regex in compiled.items():
+        assert regex.pattern == primitives[name], name
+    assert set(primitives) <= set(validation._CHECKS)
+
+
 # -- resource types ----------------------------------------------------------------------------
 
 
