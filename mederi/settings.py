@@ -94,6 +94,7 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)
 
 # The FHIR server's public base; links in bundles are built from the request when unset.
 FHIR_BASE_URL = os.environ.get("MEDERI_FHIR_BASE_URL", "")

@@ -10,6 +10,7 @@ import orjson
 from mederi.core.context import Context
 from mederi.core.errors import MederiError
 from mederi.fhir.bundles import BundleProcessor
+from mederi.fhir.models import Resource
 from mederi.fhir.repository import Repository
 
 # Synthea's shared resources must exist before the patients that point at them.
@@ -71,6 +72,25 @@ def _idempotent_request(entry: dict) -> dict:
             "request": {"method": "PUT", "url": f"{resource_type}/{logical_id}"}}
 
 
+def _keep_stored_on_create(original: list, prepared: list) -> list:
+    """A create (POST) of a resource the record already holds reads it instead of replacing it.
+
+    Synthea repeats the hospital's Organizations and Practitioners, in shorter form, in every
+    patient file: replacing them would drop data and add a version on every re-import.
+    """
+    targets: dict[str, dict[str, int]] = {}
+    for index, (before, after) in enumerate(zip(original, prepared)):
+        if after is not before:  # a POST turned into a PUT by _idempotent_request
+            targets.setdefault(after["resource"]["resourceType"], {})[after["resource"]["id"]] = index
+    for resource_type, ids in targets.items():
+        stored = Resource.objects.filter(resource_type=resource_type, logical_id__in=list(ids), deleted=False)
+        for logical_id in stored.values_list("logical_id", flat=True):
+            index = ids[logical_id]
+            prepared[index] = {"fullUrl": prepared[index].get("fullUrl"),
+                               "request": {"method": "GET", "url": f"{resource_type}/{logical_id}"}}
+    return prepared
+
+
 def _as_transaction(document: dict) -> dict:
     kind = document.get("type")
     entries = document.get("entry") or []
@@ -78,7 +98,7 @@ def _as_transaction(document: dict) -> dict:
         entries = [{"resource": document}]
         kind = "collection"
     if kind in ("transaction", "batch"):
-        prepared = [_idempotent_request(e) for e in entries]
+        prepared = _keep_stored_on_create(entries, [_idempotent_request(e) for e in entries])
     else:  # collection, searchset, document, message: store each resource
         prepared = []
         for e in entries:

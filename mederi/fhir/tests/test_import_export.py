@@ -219,6 +219,31 @@ def test_a_changed_file_reimported_makes_one_new_version_of_the_changed_resource
     assert stored("Observation", "coll-o2")["meta"]["versionId"] == "1"
 
 
+def test_a_create_in_a_later_file_of_a_resource_already_stored_leaves_the_stored_one(tmp_path):
+    """Synthea repeats the hospital's Organization, shorter, in every patient file."""
+    org_id = "0b7d1f58-7c43-4d8a-9f0e-2f6c3b1a9e77"
+    full = {"resourceType": "Organization", "name": "St. Elsewhere", "telecom": [{"system": "phone", "value": "555"}]}
+    short = {"resourceType": "Organization", "name": "St. Elsewhere"}
+    shared = {"resourceType": "Bundle", "type": "transaction", "entry": [
+        {"fullUrl": f"urn:uuid:{org_id}", "resource": full, "request": {"method": "POST", "url": "Organization"}}]}
+    pat = {**patient("unused"), "managingOrganization": {"reference": f"urn:uuid:{org_id}"}}
+    del pat["id"]
+    patient_file = {"resourceType": "Bundle", "type": "transaction", "entry": [
+        {"fullUrl": f"urn:uuid:{org_id}", "resource": short, "request": {"method": "POST", "url": "Organization"}},
+        {"fullUrl": "urn:uuid:5d0c7e3a-1f2b-4c6d-8e9f-0a1b2c3d4e5f", "resource": pat,
+         "request": {"method": "POST", "url": "Patient"}}]}
+    write_json(tmp_path / "hospitalInformation1.json", shared)
+    write_json(tmp_path / "Ada_Okafor.json", patient_file)
+    report = services.import_paths([tmp_path], SYSTEM)
+    assert report.failed == []
+    assert without_versioning(stored("Organization", org_id)) == {**full, "id": org_id}
+    assert stored("Patient", "5d0c7e3a-1f2b-4c6d-8e9f-0a1b2c3d4e5f")["managingOrganization"] == {
+        "reference": f"Organization/{org_id}"}
+    assert counts() == (2, 2)
+    services.import_paths([tmp_path], SYSTEM)
+    assert counts() == (2, 2)
+
+
 # -- failures --------------------------------------------------------------------------------------
 
 
@@ -451,7 +476,11 @@ def test_every_synthea_bundle_imports_and_a_second_import_adds_nothing():
     assert stored_ids == expected
     assert report.resources == sum(len(orjson.loads(p.read_bytes())["entry"]) for p in files)
     before = counts()
-    print(before)
+    assert before[0] == before[1]  # one version each: the patient files' copies of shared resources did not replace them
+    for entry in orjson.loads(files[0].read_bytes())["entry"][:3]:  # the hospital file's own content won
+        resource = entry["resource"]
+        assert without_versioning(stored(resource["resourceType"], entry["fullUrl"].removeprefix("urn:uuid:"))) == {
+            **resource, "id": entry["fullUrl"].removeprefix("urn:uuid:")}
     again = services.import_paths([folder], SYSTEM)
     assert again.failed == []
     assert counts() == before
