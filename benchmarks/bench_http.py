@@ -95,14 +95,16 @@ def pick_targets(engine: str, postgres_url: str | None, dataset: Path, seed: int
         cursor.execute("SELECT logical_id FROM fhir_resource WHERE resource_type = 'Patient' AND deleted = %s "
                        "ORDER BY id LIMIT 200", [False])
         patients = [row[0] for row in cursor.fetchall()]
+        cursor.execute("SELECT COUNT(*) FROM fhir_resource WHERE resource_type = 'Patient' AND deleted = %s", [False])
+        patient_count = cursor.fetchone()[0]
     connection.close()
     rng.shuffle(pairs)
     pairs = pairs[:500]
     searches = [f"/fhir/R4/Observation?patient={p}&code={s}%7C{c}" if s else f"/fhir/R4/Observation?patient={p}&code={c}"
                 for p, s, c, _hits in pairs]
     manifest = load_manifest(dataset)
-    imported = [p for p in manifest["patients"] if p["patient"] in set(patients)] or manifest["patients"]
-    largest = max(manifest["patients"][: max(len(patients), 1)], key=lambda p: p["resources"])
+    # bench_import.py loads the first N patients of the manifest: the largest bundle among them.
+    largest = max(manifest["patients"][: max(patient_count, 1)], key=lambda p: p["resources"])
     return {
         "stored": stored,
         "reads": reads,
@@ -110,7 +112,7 @@ def pick_targets(engine: str, postgres_url: str | None, dataset: Path, seed: int
         "search_hits": [h for *_rest, h in pairs],
         "patients": patients,
         "largest": largest,
-        "imported": len(imported),
+        "imported_patients": patient_count,
     }
 
 

@@ -92,5 +92,5 @@ def machine() -> dict:
         pass
     import sqlite3
 
-    return {"cpus": os.cpu_count(), "cpu": cpu, "memory": memory, "python": platform.python_version(),
+    return {"cpus": os.cpu_count(), "load_average": [round(x, 2) for x in os.getloadavg()], "cpu": cpu, "memory": memory, "python": platform.python_version(),
             "sqlite": sqlite3.sqlite_version, "postgres_client": postgres, "platform": platform.platform()}

@@ -58,37 +58,47 @@ def _entry_error(entry_index: int, error: MederiError) -> MederiError:
     return MederiError(issues, error.status)
 
 
-def _parse_entries(bundle: dict) -> list[_Entry]:
+def _parse_entries(bundle: dict, batch: bool = False) -> list:
+    """The entries in order; in a batch an entry that cannot be understood becomes its own error."""
     entries = bundle.get("entry") or []
     if not isinstance(entries, list):
         raise InvalidRequest.single("Bundle.entry must be an array", expression="Bundle.entry")
     parsed = []
     for index, raw in enumerate(entries):
-        where = f"Bundle.entry[{index}]"
-        if not isinstance(raw, dict):
-            raise InvalidRequest.single(f"{where} must be an object", expression=where)
-        request = raw.get("request")
-        if not isinstance(request, dict) or not request.get("method") or not request.get("url"):
-            raise InvalidRequest.single(f"{where}.request needs a method and a url", expression=f"{where}.request")
-        method = str(request["method"]).upper()
-        if method not in _ORDER:
-            raise InvalidRequest.single(f"{where}.request.method '{method}' is not supported",
-                                        expression=f"{where}.request.method")
-        entry = _Entry(index, method, str(request["url"]).lstrip("/"), raw.get("resource"), raw.get("fullUrl"),
-                       request.get("ifNoneExist"), request.get("ifMatch"))
-        path, _, query = entry.url.partition("?")
-        pieces = path.split("/")
-        entry.resource_type = pieces[0]
-        if not validation.is_resource_type(entry.resource_type):
-            raise InvalidRequest.single(f"{where}.request.url '{entry.url}' does not name a resource type",
-                                        expression=f"{where}.request.url")
-        if len(pieces) > 1:
-            entry.logical_id = pieces[1]
-        entry.query = query or None
-        if method in ("POST", "PUT") and not isinstance(entry.resource, dict):
-            raise InvalidRequest.single(f"{where} needs a resource for {method}", expression=f"{where}.resource")
-        parsed.append(entry)
+        try:
+            parsed.append(_parse_entry(index, raw))
+        except InvalidRequest as error:
+            if not batch:
+                raise
+            parsed.append(error)
     return parsed
+
+
+def _parse_entry(index: int, raw) -> _Entry:
+    where = f"Bundle.entry[{index}]"
+    if not isinstance(raw, dict):
+        raise InvalidRequest.single(f"{where} must be an object", expression=where)
+    request = raw.get("request")
+    if not isinstance(request, dict) or not request.get("method") or not request.get("url"):
+        raise InvalidRequest.single(f"{where}.request needs a method and a url", expression=f"{where}.request")
+    method = str(request["method"]).upper()
+    if method not in _ORDER:
+        raise InvalidRequest.single(f"{where}.request.method '{method}' is not supported",
+                                    expression=f"{where}.request.method")
+    entry = _Entry(index, method, str(request["url"]).lstrip("/"), raw.get("resource"), raw.get("fullUrl"),
+                   request.get("ifNoneExist"), request.get("ifMatch"))
+    path, _, query = entry.url.partition("?")
+    pieces = path.split("/")
+    entry.resource_type = pieces[0]
+    if not validation.is_resource_type(entry.resource_type):
+        raise InvalidRequest.single(f"{where}.request.url '{entry.url}' does not name a resource type",
+                                    expression=f"{where}.request.url")
+    if len(pieces) > 1:
+        entry.logical_id = pieces[1]
+    entry.query = query or None
+    if method in ("POST", "PUT") and not isinstance(entry.resource, dict):
+        raise InvalidRequest.single(f"{where} needs a resource for {method}", expression=f"{where}.resource")
+    return entry
 
 
 class BundleProcessor:
@@ -105,7 +115,7 @@ class BundleProcessor:
         if kind not in ("batch", "transaction"):
             raise InvalidRequest.single(f"Bundle.type must be batch or transaction, not '{kind}'",
                                         expression="Bundle.type")
-        entries = _parse_entries(bundle)
+        entries = _parse_entries(bundle, batch=kind == "batch")
         if kind == "transaction":
             responses = self._transaction(entries)
         else:
@@ -250,6 +260,10 @@ class BundleProcessor:
     def _batch(self, entries: list[_Entry]) -> list[dict]:
         responses = []
         for entry in entries:
+            if isinstance(entry, MederiError):  # an entry that could not be parsed fails alone
+                responses.append({"response": {"status": status_line(entry.status),
+                                               "outcome": operation_outcome(entry.issues)}})
+                continue
             try:
                 with transaction.atomic():
                     mapping: dict[str, str] = {}

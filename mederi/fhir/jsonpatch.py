@@ -53,6 +53,17 @@ def _list_index(node: list, token: str, index: int, allow_end: bool) -> int:
     return position
 
 
+def _same(a, b) -> bool:
+    """JSON equality (RFC 6902 4.6): unlike Python's ==, `true` is not `1` and `false` is not `0`."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return isinstance(a, bool) and isinstance(b, bool) and a == b
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    return a == b
+
+
 def _get(doc, pointer: str, index: int):
     node = doc
     for token in _split(pointer, index):
@@ -104,6 +115,8 @@ def apply_patch(resource: dict, operations) -> dict:
         if not isinstance(operation, dict) or "op" not in operation or "path" not in operation:
             raise _bad(index, "each operation needs 'op' and 'path'")
         op, path = operation["op"], operation["path"]
+        if not isinstance(path, str) or not isinstance(operation.get("from", ""), str):
+            raise _bad(index, "'path' and 'from' must be JSON pointer strings")
         if op in ("add", "replace", "test") and "value" not in operation:
             raise _bad(index, f"'{op}' needs a 'value'")
         if op == "add":
@@ -123,7 +136,7 @@ def apply_patch(resource: dict, operations) -> dict:
                 value = copy.deepcopy(_get(doc, operation["from"], index))
             _add(doc, path, value, index)
         elif op == "test":
-            if _get(doc, path, index) != operation["value"]:
+            if not _same(_get(doc, path, index), operation["value"]):
                 raise _bad(index, f"test failed: '{path}' does not hold the expected value", status=422)
         else:
             raise _bad(index, f"unknown operation '{op}'")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 
 import orjson
 from django.db import IntegrityError, connection, transaction
@@ -233,6 +233,21 @@ def _insert_rows(table: str, columns: tuple[str, ...], rows: list[tuple]) -> Non
             cursor.executemany(sql, rows[start : start + 5000])
 
 
+_CURRENT_ROW_SQL = (
+    "SELECT id, version_id, last_updated, deleted, content FROM fhir_resource "
+    "WHERE resource_type = %s AND logical_id = %s"
+)
+
+
+def _datetime_from_db(value) -> datetime:
+    """A DateTimeField value read with plain SQL: SQLite gives naive UTC text, PostgreSQL a datetime."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value
+
+
 def _fields_after_pk(s: StoredResource):
     return (s.resource_type, s.logical_id, s.version_id, s.last_updated, s.deleted, s.content)
 
@@ -272,11 +287,16 @@ class Repository:
     def _current_row(self, resource_type: str, logical_id: str) -> Resource | None:
         if self._row_cache is not None and (resource_type, logical_id) in self._row_cache:
             return self._row_cache[(resource_type, logical_id)]
-        return (
-            Resource.objects.filter(resource_type=resource_type, logical_id=logical_id)
-            .only("pk", "resource_type", "logical_id", "version_id", "last_updated", "deleted", "content")
-            .first()
-        )
+        # Plain SQL on the unique (resource_type, logical_id) index: compiling the ORM query cost
+        # more than the lookup itself and halved read-by-id throughput.
+        with connection.cursor() as cursor:
+            cursor.execute(_CURRENT_ROW_SQL, [resource_type, logical_id])
+            found = cursor.fetchone()
+        if found is None:
+            return None
+        pk, version_id, last_updated, deleted, content = found
+        return Resource(pk=pk, resource_type=resource_type, logical_id=logical_id, version_id=version_id,
+                        last_updated=_datetime_from_db(last_updated), deleted=bool(deleted), content=content)
 
     def read(self, resource_type: str, logical_id: str) -> StoredResource:
         check_resource_type(resource_type)

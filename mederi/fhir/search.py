@@ -94,9 +94,14 @@ def _rows(model, resource_type: str | None, param: str):
     return rows.filter(resource_type=resource_type) if resource_type else rows
 
 
+def _search_date_range(raw: str):
+    # A '+' of a time zone that the client forgot to percent-encode arrives as a space.
+    return indexing.parse_date_range(raw.replace(" ", "+"))
+
+
 def _date_q(prefix: str, raw: str, low_field: str = "low", high_field: str = "high") -> Q:
     try:
-        low, high = indexing.parse_date_range(raw)
+        low, high = _search_date_range(raw)
     except ValueError as exc:
         raise _error(f"'{raw}' is not a valid date search value: {exc}") from exc
     open_low = Q(**{f"{low_field}__isnull": True})
@@ -125,7 +130,7 @@ def _date_q(prefix: str, raw: str, low_field: str = "low", high_field: str = "hi
 def _instant_q(prefix: str, raw: str) -> Q:
     """A date search on `Resource.last_updated`, a point in time rather than a range."""
     try:
-        low, high = indexing.parse_date_range(raw)
+        low, high = _search_date_range(raw)
     except ValueError as exc:
         raise _error(f"'{raw}' is not a valid _lastUpdated value: {exc}") from exc
     inside = Q(last_updated__gte=low, last_updated__lt=high)
@@ -211,8 +216,9 @@ def _reference_value_q(value: str, modifier: str | None, base_url: str) -> Q:
     if base_url and value.startswith(base_url.rstrip("/") + "/"):
         value = value[len(base_url.rstrip("/")) + 1 :]
     if "://" in value or value.startswith("urn:"):
-        canonical = value.split("|")[0]
-        return Q(url=value) | Q(url=canonical) | Q(url__startswith=canonical + "|")
+        if "|" in value:  # canonical|version: only references to that version
+            return Q(url=value)
+        return Q(url=value) | Q(url__startswith=value + "|")
     pieces = value.split("/")
     if modifier:  # subject:Patient=123
         return Q(target_type=modifier, target_id=pieces[-1])
@@ -277,7 +283,10 @@ class _Compiler:
         negate = modifier == "not"
         q = Q()
         for item in values:
-            q |= self.value_q(param, item, modifier)
+            try:
+                q |= self.value_q(param, item, modifier)
+            except MederiError as exc:
+                raise _error(f"search parameter '{name}': {exc}") from exc
         matched = Q(pk__in=rows.filter(q).values("resource_id"))
         return ~matched if negate else matched
 
@@ -299,8 +308,8 @@ class _Compiler:
         if kind == "quantity":
             return _quantity_value_q(item)
         if kind == "uri":
-            if modifier == "below":
-                return Q(value__startswith=item)
+            if modifier == "below":  # whole path segments: .../fhir is not above .../fhirx
+                return Q(value=item) | Q(value__startswith=item if item.endswith("/") else item + "/")
             if modifier == "above":
                 pieces = item.split("/")
                 return Q(value__in=["/".join(pieces[:n]) for n in range(3, len(pieces) + 1)])
@@ -462,7 +471,9 @@ class SearchResult:
 
     @property
     def has_next(self) -> bool:
-        return self.total is not None and self.request.offset + self.request.count < self.total
+        if self.total is None:  # _total=none: a first page keeps a snapshot only when more follow
+            return self.snapshot is not None
+        return self.request.offset + self.request.count < self.total
 
 
 def _stored(rows) -> list:

@@ -57,11 +57,27 @@ def _wants_xml(request) -> bool:
     return "xml" in content_type
 
 
+# Django's 2.5 MB form-upload limit is far below a real transaction Bundle (a Synthea patient
+# is often 3 MB, the official R4 example Bundles reach 35 MB): FHIR bodies have their own limit.
+MAX_BODY_BYTES = getattr(settings, "FHIR_MAX_BODY_BYTES", 64 * 1024 * 1024)
+
+
+def _raw_body(request) -> bytes:
+    if hasattr(request, "_body"):
+        return request._body
+    length = int(request.META.get("CONTENT_LENGTH") or 0)
+    if length > MAX_BODY_BYTES:
+        raise MederiError.single(f"the body has {length} bytes; this server takes at most {MAX_BODY_BYTES}",
+                                 code="too-costly", status=413)
+    return request.read()
+
+
 def _json_body(request):
-    if not request.body:
+    body = _raw_body(request)
+    if not body:
         raise InvalidRequest.single("the request has no body; send a FHIR JSON resource")
     try:
-        return orjson.loads(request.body)
+        return orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         raise InvalidRequest.single(f"the body is not valid JSON: {exc}", code="structure") from exc
 

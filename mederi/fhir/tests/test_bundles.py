@@ -393,3 +393,21 @@ def test_batch_does_not_resolve_urn_references_between_entries(fhir):
     assert entries[0]["response"]["status"] == "201 Created"
     assert entries[1]["response"]["status"].startswith("400")
     assert Resource.objects.filter(resource_type="Observation").count() == 0
+
+
+def test_batch_entry_that_cannot_be_parsed_fails_alone(fhir):
+    response = send(fhir, bundle(
+        "batch",
+        post_entry(patient(family="Survivor")),
+        {"resource": patient(), "request": {"method": "POST", "url": "Spaceship"}},
+        {"resource": patient(), "request": {"method": "FLY", "url": "Patient"}},
+        "not an entry",
+        post_entry(patient(family="Survivor")),
+    ))
+    assert response.status_code == 200, response.content
+    entries = response.json()["entry"]
+    assert len(entries) == 5
+    assert [e["response"]["status"][:3] for e in entries] == ["201", "400", "400", "400", "201"]
+    assert "Bundle.entry[1]" in entries[1]["response"]["outcome"]["issue"][0]["diagnostics"]
+    assert "Spaceship" in entries[1]["response"]["outcome"]["issue"][0]["diagnostics"]
+    assert fhir.get(f"{BASE}/Patient?family=Survivor").json()["total"] == 2
