@@ -16,7 +16,7 @@ from django.db import transaction
 
 from mederi.core import clock
 from mederi.core.errors import InvalidRequest, Issue, MederiError, PreconditionFailed, operation_outcome
-from mederi.fhir import validation
+from mederi.fhir import jsonio, validation
 from mederi.fhir.repository import Repository, StoredResource, WriteOutcome, parse_if_match
 
 # Processing order inside a transaction (FHIR R4 3.1.0.11.2).
@@ -283,9 +283,8 @@ def _patch_operations(entry: _Entry):
     if isinstance(resource, dict) and resource.get("resourceType") == "Binary":
         import base64
 
-        import orjson
 
-        return orjson.loads(base64.b64decode(resource.get("data", "")))
+        return jsonio.loads(base64.b64decode(resource.get("data", "")))
     raise InvalidRequest.single("a PATCH entry carries its JSON Patch as a Binary resource")
 
 

@@ -29,6 +29,7 @@ import threading
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable
@@ -351,7 +352,7 @@ def _token_primitive(code: str) -> Emit:
             out.append((code, None, "false", None))
         elif type(v) is str:
             out.append((code, None, v, None))
-        elif type(v) in (int, float):
+        elif type(v) in (int, float, Decimal):
             out.append((code, None, str(v), None))
 
     return emit
@@ -527,7 +528,7 @@ def _reference_attachment(code: str) -> Emit:
 
 def _number(v: Any) -> float | None:
     t = type(v)
-    if t is int or t is float:
+    if t is int or t is float or t is Decimal:
         return float(v)
     return None
 
@@ -703,7 +704,7 @@ def _guess_type(kind: str, value: Any) -> str | None:
     """The FHIR type of a value fhirpathpy returned, judged by its shape."""
     if type(value) is bool:
         return "boolean"
-    if type(value) in (int, float):
+    if type(value) in (int, float, Decimal):
         return "decimal"
     if type(value) is str:
         return {"date": "dateTime", "reference": "uri", "uri": "uri", "token": "code"}.get(kind, "string")

@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 import orjson
 
 from mederi.core import clock
-from mederi.fhir import definitions
+from mederi.fhir import definitions, jsonio
 
 _SUBSETTED = {"system": "http://terminology.hl7.org/CodeSystem/v3-ObservationValue", "code": "SUBSETTED"}
 _MANDATORY = ("resourceType", "id", "meta")
@@ -29,7 +29,7 @@ def shape(content: str, summary: str | None = None, elements: list[str] | None =
     """Apply `_summary` / `_elements` to one resource's JSON."""
     if not summary and not elements:
         return content
-    resource = orjson.loads(content)
+    resource = jsonio.loads(content)
     if elements:
         keep = set(elements) | set(_MANDATORY)
         resource = {k: v for k, v in resource.items() if k in keep}
@@ -40,7 +40,7 @@ def shape(content: str, summary: str | None = None, elements: list[str] | None =
         resource = {k: v for k, v in resource.items() if k in (*_MANDATORY, "text")}
     elif summary == "data":
         resource = {k: v for k, v in resource.items() if k != "text"}
-    return orjson.dumps(_mark_subsetted(resource)).decode()
+    return jsonio.dumps(_mark_subsetted(resource))
 
 
 def _link(relation: str, url: str) -> str:
@@ -85,7 +85,7 @@ def searchset_bundle_json(result, base_url: str, resource_type: str | None, path
 
 
 def searchset_bundle(result, base_url: str, resource_type: str | None) -> dict:
-    return orjson.loads(searchset_bundle_json(result, base_url, resource_type))
+    return jsonio.loads(searchset_bundle_json(result, base_url, resource_type))
 
 
 def history_bundle_json(versions, base_url: str, total: int | None, links: list[tuple[str, str]]) -> str:

@@ -13,7 +13,6 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-import orjson
 from django.db import IntegrityError, connection, transaction
 
 from mederi.core import clock
@@ -28,7 +27,7 @@ from mederi.core.errors import (
     NotFound,
     PreconditionFailed,
 )
-from mederi.fhir import indexing, validation
+from mederi.fhir import indexing, jsonio, validation
 from mederi.fhir.jsonpatch import apply_patch
 from mederi.fhir.models import (
     Resource,
@@ -76,7 +75,7 @@ class StoredResource:
         return f"{self.resource_type}/{self.logical_id}"
 
     def as_dict(self) -> dict:
-        return orjson.loads(self.content)
+        return jsonio.loads(self.content)
 
 
 @dataclass(frozen=True)
@@ -357,7 +356,7 @@ class Repository:
         for key, value in resource.items():
             if key not in body:
                 body[key] = value
-        content = orjson.dumps(body).decode()
+        content = jsonio.dumps(body)
         stored = StoredResource(None, resource_type, logical_id, version_id, moment, False, content)
         return _PendingWrite(existing_pk, stored, method, indexing.extract_index_rows(body))
 
@@ -412,7 +411,7 @@ class Repository:
                     "read it again and reapply the change"
                 )
         if row is not None and not row.deleted:
-            if _without_meta_versioning(orjson.loads(row.content)) == _without_meta_versioning(
+            if _without_meta_versioning(jsonio.loads(row.content)) == _without_meta_versioning(
                 {**resource, "resourceType": resource_type}
             ):
                 # The same content again: nothing changes, so no new version (makes re-imports idempotent).

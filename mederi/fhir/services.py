@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import orjson
 
 from mederi.core.context import Context
 from mederi.core.errors import MederiError
+from mederi.fhir import jsonio
 from mederi.fhir.bundles import BundleProcessor
 from mederi.fhir.models import Resource
 from mederi.fhir.repository import Repository
@@ -119,13 +119,13 @@ def _read_documents(path: Path) -> list[dict]:
         for number, line in enumerate(raw.splitlines(), start=1):
             if line.strip():
                 try:
-                    resources.append({"resource": orjson.loads(line)})
-                except orjson.JSONDecodeError as exc:
+                    resources.append({"resource": jsonio.loads(line)})
+                except ValueError as exc:
                     raise ValueError(f"line {number} is not valid JSON: {exc}") from exc
         return [{"resourceType": "Bundle", "type": "collection", "entry": resources}]
     try:
-        return [orjson.loads(raw)]
-    except orjson.JSONDecodeError as exc:
+        return [jsonio.loads(raw)]
+    except ValueError as exc:
         raise ValueError(f"not valid JSON: {exc}") from exc
 
 

@@ -29,6 +29,7 @@ import difflib
 import gzip
 import json
 import math
+from decimal import Decimal
 import re
 from datetime import date as _date
 from pathlib import Path
@@ -63,7 +64,7 @@ def _found(v) -> str:
         return "a boolean"
     if isinstance(v, str):
         return "a string"
-    if isinstance(v, (int, float)):
+    if isinstance(v, (int, float, Decimal)):
         return "a number"
     if isinstance(v, list):
         return "an array"
@@ -89,7 +90,7 @@ def _int_check(v, low: int, what: str):
         if v < low:
             return f"{v} is not {what}"
         return f"{v} is out of range (integers are 32-bit: at most {_INT_MAX})"
-    if type(v) is float and v.is_integer():
+    if (type(v) is float and v.is_integer()) or (type(v) is Decimal and v.is_finite() and v == v.to_integral_value()):
         return f"expected {what}, found {v!r} (an integer has no decimal point)"
     return _expected(what, v)
 
@@ -116,7 +117,7 @@ def _c_unsigned_int(v):
 
 def _c_decimal(v):
     t = type(v)
-    if t is int or (t is float and math.isfinite(v)):
+    if t is int or (t is float and math.isfinite(v)) or (t is Decimal and v.is_finite()):
         return None
     return _expected("a number", v)
 

@@ -10,7 +10,7 @@ from django.views.decorators.csrf import csrf_exempt
 from mederi.core import clock
 from mederi.core.context import Context
 from mederi.core.errors import InvalidRequest, Issue, MederiError, operation_outcome
-from mederi.fhir import capability, operations, selectors
+from mederi.fhir import capability, jsonio, operations, selectors
 from mederi.fhir.bundles import BundleProcessor
 from mederi.fhir.rendering import searchset_bundle_json
 from mederi.fhir.repository import (
@@ -27,7 +27,7 @@ _XML_TYPES = ("application/fhir+xml", "application/xml", "text/xml", "xml")
 
 def fhir_response(body, status: int = 200, headers: dict | None = None) -> HttpResponse:
     if isinstance(body, (dict, list)):
-        body = orjson.dumps(body)
+        body = jsonio.dumps(body)
     response = HttpResponse(body, status=status, content_type=FHIR_JSON)
     for key, value in (headers or {}).items():
         response[key] = value
@@ -77,8 +77,8 @@ def _json_body(request):
     if not body:
         raise InvalidRequest.single("the request has no body; send a FHIR JSON resource")
     try:
-        return orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
+        return jsonio.loads(body)
+    except ValueError as exc:
         raise InvalidRequest.single(f"the body is not valid JSON: {exc}", code="structure") from exc
 
 
