@@ -40,7 +40,7 @@ def fresh_database(engine: str, postgres_url: str | None) -> None:
 
 
 def run(engine: str, postgres_url: str | None, patients: int | None, dataset: Path, profile: str | None,
-        quiet: bool) -> dict:
+        quiet: bool, jobs: int = 2) -> dict:
     fresh_database(engine, postgres_url)
     os.environ.update(database_env(engine, postgres_url))
     if engine == "sqlite":
@@ -73,20 +73,12 @@ def run(engine: str, postgres_url: str | None, patients: int | None, dataset: Pa
         profiler = cProfile.Profile()
         profiler.enable()
     started = time.perf_counter()
-    report = services.import_paths(files, Context.system("benchmark import"), on_file=on_file)
+    report = services.import_paths(files, Context.system("benchmark import"), on_file=on_file, jobs=jobs)
     elapsed = time.perf_counter() - started
     if profiler:
         profiler.disable()
         profiler.dump_stats(profile)
     bar.close()
-    # Fresh planner statistics, as after any bulk load (PostgreSQL's autovacuum would get there
-    # later on its own; SQLite never does unless asked). Timed separately from the import.
-    from django.db import connection
-
-    started = time.perf_counter()
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
-    analyze_seconds = time.perf_counter() - started
     from mederi.fhir.models import Resource
 
     stored = Resource.objects.count()
@@ -98,7 +90,7 @@ def run(engine: str, postgres_url: str | None, patients: int | None, dataset: Pa
         "stored_resources": stored,
         "failed_files": len(failures),
         "seconds": round(elapsed, 2),
-        "analyze_seconds": round(analyze_seconds, 2),
+        "jobs": jobs,
         "resources_per_second": round(report.resources / elapsed, 1) if elapsed else None,
         "machine": machine(),
     }
@@ -111,10 +103,11 @@ def main(argv=None) -> int:
     parser.add_argument("--dataset", default=str(DATASET))
     parser.add_argument("--profile", metavar="FILE", help="write a cProfile of the import to FILE")
     parser.add_argument("-q", "--quiet", action="store_true")
+    parser.add_argument("--jobs", type=int, default=2, help="import worker processes (as `mederi import -j`)")
     parser.add_argument("--json", metavar="FILE", help="result file (default var/bench/import-<engine>.json)")
     args = parser.parse_args(argv)
     engine = "postgres" if args.postgres else "sqlite"
-    result = run(engine, args.postgres, args.patients, Path(args.dataset), args.profile, args.quiet)
+    result = run(engine, args.postgres, args.patients, Path(args.dataset), args.profile, args.quiet, args.jobs)
     import orjson
 
     out = Path(args.json) if args.json else BENCH_DIR / f"import-{engine}.json"

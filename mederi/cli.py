@@ -76,7 +76,7 @@ def cmd_import(args) -> int:
         if report.error:
             tqdm.write(f"FAILED {path}: {report.error}", file=sys.stderr)
 
-    report = services.import_paths(files, Context.system("import"), on_file=on_file)
+    report = services.import_paths(files, Context.system("import"), on_file=on_file, jobs=args.jobs)
     bar.close()
     ok = len(report.files) - len(report.failed)
     print(f"imported {report.resources} resources from {ok} of {len(report.files)} files")
@@ -151,6 +151,8 @@ def build_parser() -> argparse.ArgumentParser:
     imp = commands.add_parser("import", help="import FHIR Bundles and NDJSON files or folders")
     imp.add_argument("paths", nargs="+")
     imp.add_argument("-q", "--quiet", action="store_true")
+    imp.add_argument("-j", "--jobs", type=int, default=min(os.cpu_count() or 1, 4),
+                     help="files loaded at once by worker processes (default: one per core, at most 4)")
     imp.set_defaults(func=cmd_import)
 
     exp = commands.add_parser("export", help="export the record as NDJSON, one file per resource type")

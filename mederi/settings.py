@@ -63,7 +63,7 @@ def _database_from_env():
     url = os.environ.get("DATABASE_URL")
     if url:
         # Persistent connections: opening one per request halves read throughput.
-        config = dj_database_url.parse(url, conn_max_age=600, conn_health_checks=True)
+        config = dj_database_url.parse(url, conn_max_age=600)
         config.setdefault("TEST", {})
         return config
     return {

@@ -223,6 +223,13 @@ def _insert_rows(table: str, columns: tuple[str, ...], rows: list[tuple]) -> Non
     if not rows:
         return
     quote = connection.ops.quote_name
+    if connection.vendor == "postgresql":
+        # COPY streams rows without a statement per row: several times faster than INSERT.
+        copy_sql = f"COPY {quote(table)} ({', '.join(quote(c) for c in columns)}) FROM STDIN"
+        with connection.cursor() as cursor, cursor.cursor.copy(copy_sql) as copy:
+            for row in rows:
+                copy.write_row(row)
+        return
     sql = (
         f"INSERT INTO {quote(table)} ({', '.join(quote(c) for c in columns)}) "
         f"VALUES ({', '.join(['%s'] * len(columns))})"
@@ -264,6 +271,7 @@ class Repository:
         self.context = context
         self._unit: _UnitOfWork | None = None
         self._row_cache: dict[tuple[str, str], Resource | None] | None = None
+        self._atomic: _AtomicWrites | None = None
 
     def prefetch(self, keys: list[tuple[str, str]]) -> None:
         """Load the current rows of many resources at once, for the writes staged next."""
@@ -467,33 +475,55 @@ class Repository:
         return _AtomicWrites(self)
 
     def flush(self) -> None:
+        """Write what is staged so far; the transaction stays open until the atomic block ends."""
+        if self._atomic is not None:
+            self._atomic.begin()
         if self._unit is not None:
             self._unit.flush()
         self._row_cache = None
 
 
 class _AtomicWrites:
+    """Writes staged without holding the database, then flushed in one short transaction.
+
+    Validation and indexing (the CPU-heavy part) run before the transaction opens, so another
+    writer — a second import process, say — is not kept waiting meanwhile. What was read before
+    is re-checked at flush: updates are guarded by the version they were based on, and creates by
+    the unique id, so a concurrent change fails the whole unit with 409 instead of being lost.
+    """
+
     def __init__(self, repository: Repository):
         self.repository = repository
-        self._atomic = transaction.atomic()
+        self._transaction = None
+
+    def begin(self) -> None:
+        if self._transaction is None:
+            self._transaction = transaction.atomic()
+            self._transaction.__enter__()
 
     def __enter__(self):
-        self._atomic.__enter__()
         self.repository._unit = _UnitOfWork()
+        self.repository._atomic = self
         return self.repository
+
+    def _reset(self) -> None:
+        self.repository._unit = None
+        self.repository._atomic = None
+        self.repository._row_cache = None
 
     def __exit__(self, exc_type, exc, tb):
         try:
             if exc_type is None:
+                self.begin()
                 self.repository._unit.flush()
         except BaseException as error:
-            self.repository._unit = None
-            self.repository._row_cache = None
-            self._atomic.__exit__(type(error), error, error.__traceback__)
+            self._reset()
+            self._transaction.__exit__(type(error), error, error.__traceback__)
             raise
-        self.repository._unit = None
-        self.repository._row_cache = None
-        return self._atomic.__exit__(exc_type, exc, tb)
+        self._reset()
+        if self._transaction is not None:
+            return self._transaction.__exit__(exc_type, exc, tb)
+        return False
 
 
 __all__ = [
