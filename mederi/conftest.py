@@ -49,6 +49,15 @@ class FhirClient:
         return response.json()
 
 
+def record_row_counts() -> dict[str, int]:
+    """Rows in every table of the record: a rejected request must leave all of them unchanged."""
+    from mederi.fhir.models import Resource, ResourceHistory
+    from mederi.fhir.repository import INDEX_MODELS
+
+    models = [Resource, ResourceHistory] + [model for model, _ in INDEX_MODELS.values()]
+    return {model.__name__: model.objects.count() for model in models}
+
+
 @pytest.fixture
 def fhir(db):
     return FhirClient()

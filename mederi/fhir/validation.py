@@ -29,9 +29,9 @@ import difflib
 import gzip
 import json
 import math
-from decimal import Decimal
 import re
 from datetime import date as _date
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
 

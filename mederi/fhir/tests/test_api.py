@@ -12,26 +12,11 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from mederi.fhir.models import (
-    Resource,
-    ResourceHistory,
-    SearchDate,
-    SearchNumber,
-    SearchQuantity,
-    SearchReference,
-    SearchString,
-    SearchToken,
-    SearchUri,
-)
+from mederi.conftest import record_row_counts as row_counts
+from mederi.fhir.models import Resource, ResourceHistory
 
 BASE = "/fhir/R4"
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
-_COUNTED = (Resource, ResourceHistory, SearchToken, SearchString, SearchDate, SearchReference, SearchNumber,
-            SearchQuantity, SearchUri)
-
-
-def row_counts() -> dict[str, int]:
-    return {model.__name__: model.objects.count() for model in _COUNTED}
 
 
 @pytest.fixture

@@ -8,26 +8,11 @@ import uuid
 import orjson
 import pytest
 
-from mederi.fhir.models import (
-    Resource,
-    ResourceHistory,
-    SearchDate,
-    SearchNumber,
-    SearchQuantity,
-    SearchReference,
-    SearchString,
-    SearchToken,
-    SearchUri,
-)
+from mederi.conftest import record_row_counts as row_counts
+from mederi.fhir.models import Resource
 
 BASE = "/fhir/R4"
 MRN = "http://example.org/mrn"
-_COUNTED = (Resource, ResourceHistory, SearchToken, SearchString, SearchDate, SearchReference, SearchNumber,
-            SearchQuantity, SearchUri)
-
-
-def row_counts() -> dict[str, int]:
-    return {model.__name__: model.objects.count() for model in _COUNTED}
 
 
 def urn() -> str:

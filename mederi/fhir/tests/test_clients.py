@@ -17,7 +17,8 @@ from fhirclient.models.observation import Observation as SmartObservation
 from fhirclient.models.patient import Patient as SmartPatient
 from fhirclient.server import FHIRNotFoundException
 from fhirpy import SyncFHIRClient
-from fhirpy.base.exceptions import OperationOutcome as FhirpyOutcome, ResourceNotFound
+from fhirpy.base.exceptions import OperationOutcome as FhirpyOutcome
+from fhirpy.base.exceptions import ResourceNotFound
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -9,7 +9,9 @@ from pathlib import Path
 import orjson
 import pytest
 from django.conf import settings
-from hypothesis import given, settings as hsettings, strategies as st
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from mederi.fhir.indexing import (
     KINDS,

@@ -5,7 +5,9 @@ from __future__ import annotations
 import copy
 
 import pytest
-from hypothesis import assume, given, settings as hsettings, strategies as st
+from hypothesis import assume, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from mederi.core.errors import MederiError
 from mederi.fhir.jsonpatch import apply_patch

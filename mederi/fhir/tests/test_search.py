@@ -8,7 +8,9 @@ from datetime import datetime, timezone
 from urllib.parse import urlencode
 
 import pytest
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from mederi.core import clock
 from mederi.fhir.tests.factories import (
