@@ -1,9 +1,11 @@
 """FHIR search: parameters in, an ordered, paged set of resources out.
 
-A query is compiled into one SQL statement over `fhir_resource` in which every search
-parameter becomes an `IN (subquery)` on its index table; comma-separated values are ORed,
-repeated parameters ANDed. Result pages are cut from a snapshot of the ordered ids, so
-`next` links keep returning the same result set while other clients write.
+A query is compiled straight to one SQL statement over `fhir_resource r` (building it through
+the ORM cost several times more than running it). Every search parameter becomes a test that
+`r` has a matching row in the parameter's index table; comma-separated values are ORed inside
+that test, repeated parameters ANDed. Values only ever travel as parameters (`%s`), never in
+the SQL text. Result pages are cut from a snapshot of the ordered ids, so `next` links keep
+returning the same result set while other clients write.
 """
 
 from __future__ import annotations
@@ -16,13 +18,12 @@ from urllib.parse import parse_qsl, urlencode
 
 import orjson
 from django.conf import settings
-from django.db.models import F, OuterRef, Q, Subquery
+from django.db import connection
 
 from mederi.core import clock
 from mederi.core.errors import InvalidRequest, Issue, MederiError, NotFound
 from mederi.fhir import indexing, validation
 from mederi.fhir.models import (
-    Resource,
     SearchDate,
     SearchNumber,
     SearchQuantity,
@@ -49,15 +50,28 @@ MODIFIERS_BY_TYPE = {
     "uri": {"below", "above", "missing"},
     "reference": {"identifier", "missing"},  # plus a resource type, e.g. subject:Patient
 }
-INDEX_BY_TYPE = {
-    "token": SearchToken,
-    "string": SearchString,
-    "date": SearchDate,
-    "reference": SearchReference,
-    "number": SearchNumber,
-    "quantity": SearchQuantity,
-    "uri": SearchUri,
+INDEX_TABLE_BY_TYPE = {
+    kind: model._meta.db_table
+    for kind, model in {
+        "token": SearchToken,
+        "string": SearchString,
+        "date": SearchDate,
+        "reference": SearchReference,
+        "number": SearchNumber,
+        "quantity": SearchQuantity,
+        "uri": SearchUri,
+    }.items()
 }
+REFERENCE_TABLE = INDEX_TABLE_BY_TYPE["reference"]
+# Which index test should find the candidate rows when several are ANDed: a reference usually
+# names one patient or encounter, a token one code; dates and numbers match broad ranges.
+DRIVER_RANK = {"reference": 0, "token": 1, "uri": 1, "string": 2}
+_SELECT = "r.id, r.resource_type, r.logical_id, r.version_id, r.last_updated, r.content"
+_COLUMNS = ("pk", "resource_type", "logical_id", "version_id", "last_updated", "content")
+
+# A condition: SQL text with %s placeholders, and the values for them in order.
+Condition = tuple[str, list]
+NOTHING: Condition = ("1 = 0", [])
 
 
 def _error(message: str, code: str = "invalid") -> MederiError:
@@ -86,12 +100,32 @@ def _split_prefix(value: str) -> tuple[str, str]:
     return "eq", value
 
 
-# -- one parameter value -> a Q on the index table ---------------------------------------------
+# -- building conditions ---------------------------------------------------------------------------
 
 
-def _rows(model, resource_type: str | None, param: str):
-    rows = model.objects.filter(param=param)
-    return rows.filter(resource_type=resource_type) if resource_type else rows
+def _any(conditions: list[Condition]) -> Condition:
+    if not conditions:
+        return NOTHING
+    if len(conditions) == 1:
+        return conditions[0]
+    return " OR ".join(f"({sql})" for sql, _ in conditions), [p for _, params in conditions for p in params]
+
+
+def _placeholders(values: list) -> str:
+    return ", ".join(["%s"] * len(values))
+
+
+def _like(column: str, pattern_before: str, text: str, pattern_after: str) -> Condition:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"{column} LIKE %s ESCAPE '\\'", [pattern_before + escaped + pattern_after]
+
+
+def _db_datetime(value):
+    # SQLite stores naive UTC text, PostgreSQL a timestamptz: let the backend say which.
+    return connection.ops.adapt_datetimefield_value(value)
+
+
+# -- one parameter value -> a condition on an index row --------------------------------------------
 
 
 def _search_date_range(raw: str):
@@ -99,57 +133,55 @@ def _search_date_range(raw: str):
     return indexing.parse_date_range(raw.replace(" ", "+"))
 
 
-def _date_q(prefix: str, raw: str, low_field: str = "low", high_field: str = "high") -> Q:
+def _date_condition(prefix: str, raw: str) -> Condition:
+    """A date search on an index row's [low, high) range; a null end is open."""
     try:
         low, high = _search_date_range(raw)
     except ValueError as exc:
         raise _error(f"'{raw}' is not a valid date search value: {exc}") from exc
-    open_low = Q(**{f"{low_field}__isnull": True})
-    open_high = Q(**{f"{high_field}__isnull": True})
-    if prefix == "eq":
-        return Q(**{f"{low_field}__gte": low, f"{high_field}__lte": high})
-    if prefix == "ne":
-        return ~Q(**{f"{low_field}__gte": low, f"{high_field}__lte": high}) | open_low | open_high
-    if prefix == "gt":
-        return Q(**{f"{high_field}__gt": high}) | open_high
-    if prefix == "lt":
-        return Q(**{f"{low_field}__lt": low}) | open_low
-    if prefix == "ge":
-        return Q(**{f"{high_field}__gt": low}) | open_high
-    if prefix == "le":
-        return Q(**{f"{low_field}__lt": high}) | open_low
-    if prefix == "sa":
-        return Q(**{f"{low_field}__gte": high})
-    if prefix == "eb":
-        return Q(**{f"{high_field}__lte": low})
-    # ap: within 10% of the distance between now and the value, on either side.
-    margin = abs(clock.now() - low) * 0.1
-    return (Q(**{f"{low_field}__lt": high + margin}) | open_low) & (Q(**{f"{high_field}__gt": low - margin}) | open_high)
+    if prefix == "ap":  # within 10% of the distance between now and the value, on either side
+        margin = abs(clock.now() - low) * 0.1
+        return "(low < %s OR low IS NULL) AND (high > %s OR high IS NULL)", [
+            _db_datetime(high + margin), _db_datetime(low - margin)
+        ]
+    sql, bound = {
+        "eq": ("low >= %s AND high <= %s", (low, high)),
+        "ne": ("NOT (low >= %s AND high <= %s) OR low IS NULL OR high IS NULL", (low, high)),
+        "gt": ("high > %s OR high IS NULL", (high,)),
+        "lt": ("low < %s OR low IS NULL", (low,)),
+        "ge": ("high > %s OR high IS NULL", (low,)),
+        "le": ("low < %s OR low IS NULL", (high,)),
+        "sa": ("low >= %s", (high,)),
+        "eb": ("high <= %s", (low,)),
+    }[prefix]
+    return sql, [_db_datetime(value) for value in bound]
 
 
-def _instant_q(prefix: str, raw: str) -> Q:
-    """A date search on `Resource.last_updated`, a point in time rather than a range."""
+def _instant_condition(alias: str, prefix: str, raw: str) -> Condition:
+    """A date search on `last_updated`, a point in time rather than a range."""
     try:
         low, high = _search_date_range(raw)
     except ValueError as exc:
         raise _error(f"'{raw}' is not a valid _lastUpdated value: {exc}") from exc
-    inside = Q(last_updated__gte=low, last_updated__lt=high)
+    column = f"{alias}.last_updated"
     if prefix == "ap":
         margin = abs(clock.now() - low) * 0.1
-        return Q(last_updated__gte=low - margin, last_updated__lt=high + margin)
-    return {
-        "eq": inside,
-        "ne": ~inside,
-        "gt": Q(last_updated__gte=high),
-        "sa": Q(last_updated__gte=high),
-        "lt": Q(last_updated__lt=low),
-        "eb": Q(last_updated__lt=low),
-        "ge": Q(last_updated__gte=low),
-        "le": Q(last_updated__lt=high),
+        low, high = low - margin, high + margin
+    sql, bound = {
+        "eq": (f"{column} >= %s AND {column} < %s", (low, high)),
+        "ap": (f"{column} >= %s AND {column} < %s", (low, high)),
+        "ne": (f"NOT ({column} >= %s AND {column} < %s)", (low, high)),
+        "gt": (f"{column} >= %s", (high,)),
+        "sa": (f"{column} >= %s", (high,)),
+        "lt": (f"{column} < %s", (low,)),
+        "eb": (f"{column} < %s", (low,)),
+        "ge": (f"{column} >= %s", (low,)),
+        "le": (f"{column} < %s", (high,)),
     }[prefix]
+    return sql, [_db_datetime(value) for value in bound]
 
 
-def _number_q(prefix: str, raw: str, column: str = "value") -> Q:
+def _number_condition(prefix: str, raw: str) -> Condition:
     try:
         number = Decimal(raw)
     except InvalidOperation as exc:
@@ -159,72 +191,141 @@ def _number_q(prefix: str, raw: str, column: str = "value") -> Q:
     # Implicit precision: "100" means [99.5, 100.5), "100.0" means [99.95, 100.05).
     half = Decimal(1).scaleb(number.as_tuple().exponent) / 2
     low, high, value = float(number - half), float(number + half), float(number)
-    if prefix == "eq":
-        return Q(**{f"{column}__gte": low, f"{column}__lt": high})
-    if prefix == "ne":
-        return ~Q(**{f"{column}__gte": low, f"{column}__lt": high})
-    if prefix in ("gt", "sa"):
-        return Q(**{f"{column}__gt": value})
-    if prefix in ("lt", "eb"):
-        return Q(**{f"{column}__lt": value})
-    if prefix == "ge":
-        return Q(**{f"{column}__gte": value})
-    if prefix == "le":
-        return Q(**{f"{column}__lte": value})
-    margin = abs(value) * 0.1
-    return Q(**{f"{column}__gte": value - margin, f"{column}__lte": value + margin})
+    if prefix == "ap":
+        margin = abs(value) * 0.1
+        return "value >= %s AND value <= %s", [value - margin, value + margin]
+    if prefix in ("eq", "ne"):
+        inside = "value >= %s AND value < %s"
+        return (inside if prefix == "eq" else f"NOT ({inside})"), [low, high]
+    operator = {"gt": ">", "sa": ">", "lt": "<", "eb": "<", "ge": ">=", "le": "<="}[prefix]
+    return f"value {operator} %s", [value]
 
 
-def _token_value_q(value: str, modifier: str | None) -> Q:
+def _token_condition(value: str, modifier: str | None) -> Condition:
     if modifier == "text":
-        return Q(text__contains=indexing.normalize_string(value))
+        return _like("text", "%", indexing.normalize_string(value), "%")
     parts = split_escaped(value, "|")
     if len(parts) == 1:
-        return Q(code=parts[0])
+        return "code = %s", [parts[0]]
     if len(parts) != 2:
         raise _error(f"token '{value}' must be 'code', 'system|code', '|code' or 'system|'")
     system, code = parts
     if system == "":
-        return Q(system__isnull=True, code=code)
+        return "system IS NULL AND code = %s", [code]
     if code == "":
-        return Q(system=system)
-    return Q(system=system, code=code)
+        return "system = %s", [system]
+    return "code = %s AND system = %s", [code, system]
 
 
-def _quantity_value_q(value: str) -> Q:
+def _quantity_condition(value: str) -> Condition:
     prefix, rest = _split_prefix(value)
     parts = split_escaped(rest, "|")
     if len(parts) not in (1, 3):
         raise _error(f"quantity '{value}' must be 'number' or 'number|system|code'")
-    q = _number_q(prefix, parts[0])
+    sql, params = _number_condition(prefix, parts[0])
+    sql = f"({sql})"
     if len(parts) == 3:
         system, code = parts[1], parts[2]
         if system:
-            q &= Q(system=system)
+            sql, params = sql + " AND system = %s", params + [system]
         if code:
-            q &= Q(code=code) if system else (Q(code=code) | Q(unit=code))
-    return q
+            sql += " AND code = %s" if system else " AND (code = %s OR unit = %s)"
+            params += [code] if system else [code, code]
+    return sql, params
 
 
-def _reference_value_q(value: str, modifier: str | None, base_url: str) -> Q:
+def _string_condition(value: str, modifier: str | None) -> Condition:
+    if modifier == "exact":
+        return "exact = %s", [value]
+    normal = indexing.normalize_string(value)
+    if modifier == "contains":
+        return _like("value", "%", normal, "%")
+    return _like("value", "", normal, "%")
+
+
+def _uri_condition(value: str, modifier: str | None) -> Condition:
+    if modifier == "below":  # whole path segments: .../fhir is not above .../fhirx
+        below_sql, below_params = _like("value", "", value if value.endswith("/") else value + "/", "%")
+        return f"value = %s OR {below_sql}", [value, *below_params]
+    if modifier == "above":
+        pieces = value.split("/")
+        parents = ["/".join(pieces[:n]) for n in range(3, len(pieces) + 1)]
+        return (f"value IN ({_placeholders(parents)})", parents) if parents else NOTHING
+    return "value = %s", [value]
+
+
+def _reference_condition(value: str, modifier: str | None, base_url: str) -> Condition:
     if modifier == "identifier":
         parts = split_escaped(value, "|")
         if len(parts) == 1:
-            return Q(identifier_value=parts[0])
+            return "identifier_value = %s", [parts[0]]
         system, code = parts[0], "|".join(parts[1:])
-        return Q(identifier_system=system, identifier_value=code) if system else Q(identifier_value=code)
+        if system:
+            return "identifier_system = %s AND identifier_value = %s", [system, code]
+        return "identifier_value = %s", [code]
     if base_url and value.startswith(base_url.rstrip("/") + "/"):
         value = value[len(base_url.rstrip("/")) + 1 :]
     if "://" in value or value.startswith("urn:"):
         if "|" in value:  # canonical|version: only references to that version
-            return Q(url=value)
-        return Q(url=value) | Q(url__startswith=value + "|")
+            return "url = %s", [value]
+        versioned_sql, versioned_params = _like("url", "", value + "|", "%")
+        return f"url = %s OR {versioned_sql}", [value, *versioned_params]
     pieces = value.split("/")
     if modifier:  # subject:Patient=123
-        return Q(target_type=modifier, target_id=pieces[-1])
+        return "target_type = %s AND target_id = %s", [modifier, pieces[-1]]
     if len(pieces) >= 2 and validation.is_resource_type(pieces[0]):
-        return Q(target_type=pieces[0], target_id=pieces[1])
-    return Q(target_id=value)
+        return "target_type = %s AND target_id = %s", [pieces[0], pieces[1]]
+    return "target_id = %s", [value]
+
+
+# -- one parameter -> a clause on the resource row --------------------------------------------------
+
+
+@dataclass
+class _IndexTest:
+    """`alias` has (or, negated, has not) a row in an index table matching `where`."""
+
+    alias: str
+    table: str
+    where: str
+    params: list
+    negated: bool = False
+    rank: int = 3  # lower: better at narrowing the candidates first (DRIVER_RANK)
+
+    def sql(self, drives: bool) -> Condition:
+        if drives:  # the candidate ids come from this subquery ...
+            return f"{self.alias}.id IN (SELECT resource_id FROM {self.table} WHERE {self.where})", self.params
+        # ... and every other test is checked per candidate through the index on resource_id,
+        # instead of collecting every matching row (SQLite would do that for a second IN).
+        exists = f"EXISTS (SELECT 1 FROM {self.table} WHERE resource_id = {self.alias}.id AND {self.where})"
+        return ("NOT " + exists if self.negated else exists), self.params
+
+
+def _index_rows(resource_type: str | None, param: str) -> Condition:
+    """The rows of one parameter in an index table (of one resource type, unless searching all)."""
+    if resource_type is None:
+        return "param = %s", [param]
+    return "resource_type = %s AND param = %s", [resource_type, param]
+
+
+def _resource_where(alias: str, resource_type: str | None, clauses: list) -> Condition:
+    """The current, not deleted resources of a type (or all types) that satisfy every clause."""
+    own: list = [(f"{alias}.deleted = %s", [False])]
+    if resource_type:
+        own.append((f"{alias}.resource_type = %s", [resource_type]))
+    return _all_of(own + clauses)
+
+
+def _all_of(clauses: list) -> Condition:
+    """AND the clauses on one resource row; the best-ranked positive index test drives."""
+    positive = [c for c in clauses if isinstance(c, _IndexTest) and not c.negated]
+    driver = min(positive, key=lambda c: c.rank) if positive else None
+    sqls, params = [], []
+    for clause in clauses:
+        sql, values = clause.sql(clause is driver) if isinstance(clause, _IndexTest) else clause
+        sqls.append(f"({sql})")
+        params += values
+    return " AND ".join(sqls), params
 
 
 @dataclass
@@ -232,16 +333,26 @@ class _Compiler:
     base_url: str
     strict: bool
     warnings: list[Issue] = field(default_factory=list)
+    aliases: int = 0
 
     def unknown(self, message: str) -> None:
         if self.strict:
             raise _error(message + " (send 'Prefer: handling=lenient' to ignore it)", code="not-supported")
         self.warnings.append(Issue(message + "; ignored", code="not-supported", severity="warning"))
 
-    def filter_q(self, resource_type: str | None, name: str, value: str) -> Q | None:
-        """The Q on `Resource` for one `name=value` pair, or None when it is ignored."""
+    def new_alias(self) -> str:
+        self.aliases += 1
+        return f"r{self.aliases}"
+
+    def where(self, resource_type: str | None, filters: list[tuple[str, str]], alias: str = "r") -> Condition:
+        """The WHERE of a search over `fhir_resource {alias}`."""
+        clauses = [self.clause(resource_type, name, value, alias) for name, value in filters]
+        return _resource_where(alias, resource_type, [c for c in clauses if c is not None])
+
+    def clause(self, resource_type: str | None, name: str, value: str, alias: str):
+        """The `_IndexTest` or condition on `alias` for one `name=value` pair; None when ignored."""
         if name.startswith("_has:"):
-            return self.has_q(resource_type, name, value)
+            return self.has_clause(resource_type, name, value, alias)
         chain = None
         if "." in name:
             name, chain = name.split(".", 1)
@@ -251,74 +362,59 @@ class _Compiler:
         if not values:
             raise _error(f"parameter '{name}' has no value")
         if code == "_id":
-            return Q(logical_id__in=values) if modifier != "not" else ~Q(logical_id__in=values)
+            operator = "NOT IN" if modifier == "not" else "IN"
+            return f"{alias}.logical_id {operator} ({_placeholders(values)})", values
         if code == "_lastUpdated":
-            q = Q()
-            for item in values:
-                prefix, raw = _split_prefix(item)
-                q |= _instant_q(prefix, raw)
-            return q
-        if resource_type is None:
-            param = indexing.search_param("Resource", code)
-        else:
-            param = indexing.search_param(resource_type, code)
+            return _any([_instant_condition(alias, *_split_prefix(item)) for item in values])
+        param = indexing.search_param(resource_type or "Resource", code)
         if param is None:
             where = resource_type or "all resource types"
             self.unknown(f"'{code}' is not a search parameter of {where}")
             return None
         if chain is not None:
-            return self.chain_q(resource_type, param, modifier, chain, value)
+            return self.chain_clause(resource_type, param, modifier, chain, value, alias)
         allowed = MODIFIERS_BY_TYPE.get(param.type, set())
         is_type_modifier = param.type == "reference" and modifier and validation.is_resource_type(modifier)
         if modifier and modifier not in allowed and not is_type_modifier:
             raise _error(f"modifier ':{modifier}' is not supported on {param.type} parameter '{code}'",
                          code="not-supported")
-        model = INDEX_BY_TYPE[param.type]
-        rows = _rows(model, resource_type, code)
+        table = INDEX_TABLE_BY_TYPE[param.type]
+        rows_sql, rows_params = _index_rows(resource_type, code)
+        rank = DRIVER_RANK.get(param.type, 3)
         if modifier == "missing":
             if value not in ("true", "false"):
                 raise _error(f"'{code}:missing' takes true or false, not '{value}'")
-            present = Q(pk__in=rows.values("resource_id"))
-            return ~present if value == "true" else present
-        negate = modifier == "not"
-        q = Q()
+            return _IndexTest(alias, table, rows_sql, rows_params, negated=value == "true", rank=rank)
+        conditions = []
         for item in values:
             try:
-                q |= self.value_q(param, item, modifier)
+                conditions.append(self.value_condition(param, item, modifier))
             except MederiError as exc:
                 raise _error(f"search parameter '{name}': {exc}") from exc
-        matched = Q(pk__in=rows.filter(q).values("resource_id"))
-        return ~matched if negate else matched
+        values_sql, values_params = _any(conditions)
+        return _IndexTest(alias, table, f"{rows_sql} AND ({values_sql})", rows_params + values_params,
+                          negated=modifier == "not", rank=rank)
 
-    def value_q(self, param, item: str, modifier: str | None) -> Q:
+    def value_condition(self, param, item: str, modifier: str | None) -> Condition:
         kind = param.type
         if kind == "token":
-            return _token_value_q(item, modifier)
+            return _token_condition(item, modifier)
         if kind == "string":
-            normal = indexing.normalize_string(item)
-            if modifier == "exact":
-                return Q(exact=item)
-            if modifier == "contains":
-                return Q(value__contains=normal)
-            return Q(value__startswith=normal)
+            return _string_condition(item, modifier)
         if kind == "date":
-            return _date_q(*_split_prefix(item))
+            return _date_condition(*_split_prefix(item))
         if kind == "number":
-            return _number_q(*_split_prefix(item))
+            return _number_condition(*_split_prefix(item))
         if kind == "quantity":
-            return _quantity_value_q(item)
+            return _quantity_condition(item)
         if kind == "uri":
-            if modifier == "below":  # whole path segments: .../fhir is not above .../fhirx
-                return Q(value=item) | Q(value__startswith=item if item.endswith("/") else item + "/")
-            if modifier == "above":
-                pieces = item.split("/")
-                return Q(value__in=["/".join(pieces[:n]) for n in range(3, len(pieces) + 1)])
-            return Q(value=item)
+            return _uri_condition(item, modifier)
         if kind == "reference":
-            return _reference_value_q(item, modifier, self.base_url)
+            return _reference_condition(item, modifier, self.base_url)
         raise _error(f"parameter '{param.code}' of type {kind} cannot be searched")
 
-    def chain_q(self, resource_type, param, modifier, chain: str, value: str) -> Q:
+    def chain_clause(self, resource_type, param, modifier, chain: str, value: str, alias: str) -> _IndexTest:
+        # subject.name=peter -> references, through `param`, to targets whose name matches
         if param.type != "reference":
             raise _error(f"'{param.code}' is not a reference parameter, so it cannot be chained")
         targets = [modifier] if modifier else list(param.targets)
@@ -326,17 +422,25 @@ class _Compiler:
         candidates = [t for t in targets if inner_name in ("_id", "_lastUpdated") or indexing.search_param(t, inner_name)]
         if not candidates:
             raise _error(f"no target of '{param.code}' has a search parameter '{inner_name}'")
-        rows = _rows(SearchReference, resource_type, param.code)
-        q = Q()
+        rows_sql, rows_params = _index_rows(resource_type, param.code)
+        to_targets = []
         for target in candidates:
-            inner = self.filter_q(target, chain, value)
-            if inner is None:
+            inner = self.new_alias()
+            clause = self.clause(target, chain, value, inner)
+            if clause is None:
                 continue
-            target_ids = Resource.objects.filter(resource_type=target, deleted=False).filter(inner)
-            q |= Q(target_type=target, target_id__in=target_ids.values("logical_id"))
-        return Q(pk__in=rows.filter(q).values("resource_id"))
+            inner_sql, inner_params = _resource_where(inner, target, [clause])
+            to_targets.append((
+                f"target_type = %s AND target_id IN (SELECT {inner}.logical_id FROM fhir_resource {inner}"
+                f" WHERE {inner_sql})",
+                [target, *inner_params],
+            ))
+        if to_targets:
+            to_sql, to_params = _any(to_targets)
+            rows_sql, rows_params = f"{rows_sql} AND ({to_sql})", rows_params + to_params
+        return _IndexTest(alias, REFERENCE_TABLE, rows_sql, rows_params, rank=2)
 
-    def has_q(self, resource_type, name: str, value: str) -> Q:
+    def has_clause(self, resource_type, name: str, value: str, alias: str) -> Condition:
         # _has:Observation:patient:code=1234 -> resources referenced by matching Observations
         pieces = name.split(":", 3)
         if len(pieces) < 4 or resource_type is None:
@@ -347,14 +451,15 @@ class _Compiler:
         ref = indexing.search_param(other_type, ref_param)
         if ref is None or ref.type != "reference":
             raise _error(f"'{ref_param}' is not a reference parameter of {other_type}")
-        inner = self.filter_q(other_type, inner_name, value)
-        others = Resource.objects.filter(resource_type=other_type, deleted=False)
-        if inner is not None:
-            others = others.filter(inner)
-        refs = SearchReference.objects.filter(
-            resource_type=other_type, param=ref_param, target_type=resource_type, resource_id__in=others.values("pk")
+        inner = self.new_alias()
+        clause = self.clause(other_type, inner_name, value, inner)
+        inner_sql, inner_params = _resource_where(inner, other_type, [clause] if clause is not None else [])
+        return (
+            f"{alias}.logical_id IN (SELECT target_id FROM {REFERENCE_TABLE}"
+            f" WHERE resource_type = %s AND param = %s AND target_type = %s"
+            f" AND resource_id IN (SELECT {inner}.id FROM fhir_resource {inner} WHERE {inner_sql}))",
+            [other_type, ref_param, resource_type, *inner_params],
         )
-        return Q(logical_id__in=refs.values("target_id"))
 
 
 # -- parsing the whole query ---------------------------------------------------------------------
@@ -424,37 +529,61 @@ def parse_request(resource_type: str | None, items: list[tuple[str, str]]) -> Se
     return request
 
 
-def _sort_expression(resource_type: str | None, key: str):
+def _sort_expression(resource_type: str | None, key: str) -> Condition:
     descending = key.startswith("-")
     code = key.lstrip("-")
     if code == "_id":
-        expression = F("logical_id")
+        sql, params = "r.logical_id", []
     elif code == "_lastUpdated":
-        expression = F("last_updated")
+        sql, params = "r.last_updated", []
     else:
         param = indexing.search_param(resource_type or "Resource", code)
-        if param is None or param.type not in INDEX_BY_TYPE:
+        if param is None or param.type not in INDEX_TABLE_BY_TYPE:
             raise _error(f"cannot sort by '{code}': not a search parameter of {resource_type}")
-        model = INDEX_BY_TYPE[param.type]
         column = {"date": "high" if descending else "low", "reference": "target_id", "token": "code"}.get(
             param.type, "value"
         )
-        ordering = f"-{column}" if descending else column
-        rows = model.objects.filter(resource_id=OuterRef("pk"), param=code).order_by(ordering).values(column)[:1]
-        expression = Subquery(rows)
-    return expression.desc(nulls_last=True) if descending else expression.asc(nulls_last=True)
+        # A resource with several values sorts by its first one in the requested direction.
+        aggregate = "MAX" if descending else "MIN"
+        table = INDEX_TABLE_BY_TYPE[param.type]
+        sql = f"(SELECT {aggregate}({column}) FROM {table} WHERE resource_id = r.id AND param = %s)"
+        params = [code]
+    return f"{sql} {'DESC' if descending else 'ASC'} NULLS LAST", params
 
 
-def build_queryset(request: SearchRequest, compiler: _Compiler):
-    rows = Resource.objects.filter(deleted=False)
-    if request.resource_type:
-        rows = rows.filter(resource_type=request.resource_type)
-    for name, value in request.filters:
-        q = compiler.filter_q(request.resource_type, name, value)
-        if q is not None:
-            rows = rows.filter(q)
-    ordering = [_sort_expression(request.resource_type, key) for key in request.sort]
-    return rows.order_by(*ordering, "pk")
+@dataclass
+class _Query:
+    """A compiled search over `fhir_resource r`."""
+
+    where: str
+    params: list
+    order: str = "r.id"
+    order_params: list = field(default_factory=list)
+
+    def rows(self, limit: int) -> list:
+        return _fetch(f"SELECT {_SELECT} FROM fhir_resource r WHERE {self.where} ORDER BY {self.order} LIMIT %s",
+                      [*self.params, *self.order_params, limit])
+
+    def ids(self, limit: int) -> list[int]:
+        sql = f"SELECT r.id FROM fhir_resource r WHERE {self.where} ORDER BY {self.order} LIMIT %s"
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [*self.params, *self.order_params, limit])
+            return [row[0] for row in cursor.fetchall()]
+
+    def count(self) -> int:
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT COUNT(*) FROM fhir_resource r WHERE {self.where}", self.params)
+            return cursor.fetchone()[0]
+
+
+def build_query(request: SearchRequest, compiler: _Compiler) -> _Query:
+    where, params = compiler.where(request.resource_type, request.filters)
+    order, order_params = [], []
+    for key in request.sort:
+        sql, values = _sort_expression(request.resource_type, key)
+        order.append(sql)
+        order_params += values
+    return _Query(where, params, ", ".join([*order, "r.id"]), order_params)
 
 
 # -- running it ----------------------------------------------------------------------------------
@@ -477,22 +606,29 @@ class SearchResult:
 
 
 def _stored(rows) -> list:
-    from mederi.fhir.repository import StoredResource
+    """StoredResources from rows of `_COLUMNS`, read through the ORM or with plain SQL."""
+    from mederi.fhir.repository import StoredResource, _datetime_from_db
 
     return [
-        StoredResource(pk, rt, lid, vid, lu, False, content)
+        StoredResource(pk, rt, lid, vid, _datetime_from_db(lu), False, content)
         for pk, rt, lid, vid, lu, content in rows
     ]
 
 
-_COLUMNS = ("pk", "resource_type", "logical_id", "version_id", "last_updated", "content")
+def _fetch(sql: str, params: list) -> list:
+    """StoredResources from a query that selects `_SELECT`."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return _stored(cursor.fetchall())
 
 
 def _load(pks: list[int]) -> list:
-    by_pk = {
-        row[0]: row for row in Resource.objects.filter(pk__in=pks, deleted=False).values_list(*_COLUMNS)
-    }
-    return _stored([by_pk[pk] for pk in pks if pk in by_pk])
+    if not pks:
+        return []
+    found = _fetch(f"SELECT {_SELECT} FROM fhir_resource r WHERE r.id IN ({_placeholders(pks)}) AND r.deleted = %s",
+                   [*pks, False])
+    by_pk = {stored.pk: stored for stored in found}
+    return [by_pk[pk] for pk in pks if pk in by_pk]
 
 
 def run_search(repository, resource_type: str | None, items, *, base_url: str = "", strict: bool = False
@@ -503,24 +639,22 @@ def run_search(repository, resource_type: str | None, items, *, base_url: str = 
     compiler = _Compiler(base_url, strict)
     if request.snapshot:
         return _page_from_snapshot(request, compiler)
-    queryset = build_queryset(request, compiler)
+    query = build_query(request, compiler)
     if request.summary == "count":
-        return SearchResult(request, [], [], queryset.count(), None, compiler.warnings)
+        return SearchResult(request, [], [], query.count(), None, compiler.warnings)
     if request.count == 0:
-        total = queryset.count() if request.total != "none" else None
+        total = query.count() if request.total != "none" else None
         return SearchResult(request, [], [], total, None, compiler.warnings)
     window = request.offset + request.count + 1
-    rows = list(queryset.values_list(*_COLUMNS)[:window])
+    rows = query.rows(window)
     snapshot = None
     if len(rows) < window:
         total = len(rows)
-        page = rows[request.offset : request.offset + request.count]
     else:
-        ids = list(queryset.values_list("pk", flat=True)[:SNAPSHOT_LIMIT])
-        total = len(ids) if len(ids) < SNAPSHOT_LIMIT else queryset.count()
+        ids = query.ids(SNAPSHOT_LIMIT)
+        total = len(ids) if len(ids) < SNAPSHOT_LIMIT else query.count()
         snapshot = _save_snapshot(request, ids, total)
-        page = rows[request.offset : request.offset + request.count]
-    matches = _stored(page)
+    matches = rows[request.offset : request.offset + request.count]
     included = _includes(request, matches)
     return SearchResult(request, matches, included, total if request.total != "none" else None, snapshot,
                         compiler.warnings)
@@ -603,29 +737,33 @@ def _include_step(frontier: list, source: str, code: str, target: str | None) ->
     pks = [m.pk for m in frontier if m.resource_type == source]
     if not pks:
         return []
-    refs = SearchReference.objects.filter(resource_id__in=pks, target_id__isnull=False)
+    sql = f"SELECT DISTINCT target_type, target_id FROM {REFERENCE_TABLE} WHERE resource_id IN ({_placeholders(pks)})"
+    sql += " AND target_id IS NOT NULL"
+    params: list = list(pks)
     if code != "*":
-        refs = refs.filter(param=code)
+        sql, params = sql + " AND param = %s", params + [code]
     if target:
-        refs = refs.filter(target_type=target)
-    wanted = set(refs.values_list("target_type", "target_id"))
+        sql, params = sql + " AND target_type = %s", params + [target]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        wanted = cursor.fetchall()
     if not wanted:
         return []
-    q = Q()
-    for target_type, target_id in wanted:
-        q |= Q(resource_type=target_type, logical_id=target_id)
-    return _stored(Resource.objects.filter(q, deleted=False).values_list(*_COLUMNS))
+    targets = _any([("r.resource_type = %s AND r.logical_id = %s", [t, i]) for t, i in wanted])
+    return _fetch(f"SELECT {_SELECT} FROM fhir_resource r WHERE ({targets[0]}) AND r.deleted = %s ORDER BY r.id",
+                  [*targets[1], False])
 
 
 def _revinclude_step(frontier: list, source: str, code: str) -> list:
-    q = Q()
-    for m in frontier:
-        q |= Q(target_type=m.resource_type, target_id=m.logical_id)
-    refs = SearchReference.objects.filter(q, resource_type=source)
+    referring = _any([("target_type = %s AND target_id = %s", [m.resource_type, m.logical_id]) for m in frontier])
+    refs_sql, refs_params = f"resource_type = %s AND ({referring[0]})", [source, *referring[1]]
     if code != "*":
-        refs = refs.filter(param=code)
-    rows = Resource.objects.filter(pk__in=refs.values("resource_id"), deleted=False).values_list(*_COLUMNS)
-    return _stored(rows[: settings.FHIR_MAX_PAGE_SIZE])
+        refs_sql, refs_params = refs_sql + " AND param = %s", refs_params + [code]
+    return _fetch(
+        f"SELECT {_SELECT} FROM fhir_resource r WHERE r.id IN (SELECT resource_id FROM {REFERENCE_TABLE}"
+        f" WHERE {refs_sql}) AND r.deleted = %s ORDER BY r.id LIMIT %s",
+        [*refs_params, False, settings.FHIR_MAX_PAGE_SIZE],
+    )
 
 
 def match_query(resource_type: str, query: str) -> list:
@@ -634,5 +772,4 @@ def match_query(resource_type: str, query: str) -> list:
     if not items:
         raise _error(f"the condition '{query}' has no search parameters")
     request = parse_request(resource_type, items)
-    queryset = build_queryset(request, _Compiler("", strict=True))
-    return _stored(queryset.values_list(*_COLUMNS)[:2])
+    return build_query(request, _Compiler("", strict=True)).rows(2)
