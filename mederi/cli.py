@@ -86,6 +86,8 @@ def cmd_import(args) -> int:
 def cmd_export(args) -> int:
     from tqdm import tqdm
 
+    from mederi.audit import services as audit
+    from mederi.core.context import Context
     from mederi.fhir import selectors, validation
 
     out = Path(args.out)
@@ -106,6 +108,8 @@ def cmd_export(args) -> int:
                 handle.write(content)
                 handle.write("\n")
                 written += 1
+        audit.record(Context.system("export"), "export", resource_type=resource_type,
+                     query=str(out / f"{resource_type}.ndjson"), detail={"count": count})
     print(f"exported {written} resources to {out}/")
     return 0
 
@@ -116,6 +120,16 @@ def cmd_demo(args) -> int:
     summary = load_demo()
     print(summary)
     return 0
+
+
+def cmd_audit_verify(args) -> int:
+    from mederi.audit.selectors import verify_chain
+
+    result = verify_chain(anchor=args.anchor)
+    print(result)
+    if result.ok:
+        print(f"head: {result.head}")
+    return 0 if result.ok else 1
 
 
 def cmd_check(args) -> int:
@@ -163,6 +177,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser("demo", help="load the demo practice (safe to run again)")
     demo.set_defaults(func=cmd_demo)
+
+    audit_parser = commands.add_parser("audit", help="work with the audit log")
+    audit_commands = audit_parser.add_subparsers(dest="audit_command", required=True)
+    verify = audit_commands.add_parser("verify", help="recompute the hash chain and report the first broken entry")
+    verify.add_argument("--anchor", help="a head hash printed by an earlier run: fail if it is no longer in the log")
+    verify.set_defaults(func=cmd_audit_verify)
 
     check = commands.add_parser("check", help="check configuration and the stored record")
     check.set_defaults(func=cmd_check)

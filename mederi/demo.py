@@ -177,6 +177,36 @@ def demo_resources(today: date | None = None) -> list[dict]:
     return resources
 
 
+DEMO_PASSWORD = "mederi-demo-2026"
+DEMO_USERS = [  # username, full name, role, practitioner id
+    ("frontdesk", "Fran Desk", "front_desk", ""),
+    ("biller", "Bill Ling", "biller", ""),
+    ("nurse", "Priya Shah", "nurse", "demo-rn-shah"),
+    ("drruiz", "Ana Ruiz", "physician", "demo-dr-ruiz"),
+    ("admin", "Adele Admin", "practice_admin", ""),
+    ("auditor", "Audrey Tor", "auditor", ""),
+]
+
+
+def _load_demo_users() -> None:
+    from django.contrib.auth import get_user_model
+
+    from mederi.accounts import services as accounts
+
+    accounts.ensure_default_roles()
+    users = get_user_model().objects
+    for username, full_name, role, practitioner_id in DEMO_USERS:
+        if not users.filter(username=username).exists():
+            # Demo accounts skip multi-factor enrolment so the practice can be tried at once.
+            accounts.create_staff_user(username, DEMO_PASSWORD, full_name, roles=[role],
+                                       practitioner_id=practitioner_id, mfa_required=False)
+
+
+def demo_logins() -> str:
+    lines = [f"  {username:<10} {role:<15} password: {DEMO_PASSWORD}" for username, _, role, _ in DEMO_USERS]
+    return "demo logins:\n" + "\n".join(lines)
+
+
 def load_demo() -> str:
     resources = demo_resources()
     bundle = {
@@ -186,5 +216,6 @@ def load_demo() -> str:
     }
     response = BundleProcessor(Repository(Context.system("demo"))).process(bundle)
     created = sum(1 for e in response["entry"] if e["response"]["status"].startswith("201"))
+    _load_demo_users()
     return (f"demo practice ready: {len(resources)} resources ({created} new), "
-            f"{len(PATIENTS)} patients, {len(STAFF)} staff")
+            f"{len(PATIENTS)} patients, {len(STAFF)} staff\n{demo_logins()}")

@@ -15,6 +15,8 @@ class Context:
     remote_addr: str | None = None
     purpose: str = "treatment"
     is_system: bool = False
+    user_name: str | None = None  # shown in the audit log: a username, or who the system acts as
+    role: str | None = None  # the role the user acts in (clinician, front-desk, biller, patient, ...)
 
     @classmethod
     def system(cls, purpose: str = "system") -> "Context":

@@ -15,6 +15,7 @@ from datetime import datetime, timezone
 
 from django.db import IntegrityError, connection, transaction
 
+from mederi.audit import services as audit
 from mederi.core import clock
 from mederi.core.context import Context
 from mederi.core.errors import (
@@ -128,9 +129,10 @@ class _PendingWrite:
 class _UnitOfWork:
     """Writes staged inside one database transaction and flushed as bulk statements."""
 
-    def __init__(self):
+    def __init__(self, context: Context | None = None):
         self.pending: list[_PendingWrite] = []
         self.keys: set[tuple[str, str]] = set()
+        self.context = context  # whose writes these are: logged in the same transaction
 
     def add(self, write: _PendingWrite) -> None:
         key = (write.stored.resource_type, write.stored.logical_id)
@@ -184,6 +186,8 @@ class _UnitOfWork:
             write.stored = StoredResource(pk, *_fields_after_pk(write.stored))
             now_rows.append(write)
         self._replace_index_rows(now_rows, replaced_pks)
+        if self.context is not None:
+            audit.record_writes(self.context, [_audit_item(w) for w in now_rows])
         stored = [w.stored for w in now_rows]
         self.pending = []
         self.keys = set()
@@ -205,6 +209,21 @@ class _UnitOfWork:
                 for values in write.index_rows.get(kind, ()):
                     rows.append(head + (adapt(values) if adapt else values))
             _insert_rows(model._meta.db_table, ("resource_id", "resource_type", "param") + columns, rows)
+
+
+def _audit_item(write: _PendingWrite) -> tuple[str, str, str | None]:
+    """(action, reference, patient id) of a flushed write, the patient from its compartment."""
+    s = write.stored
+    action = "delete" if s.deleted else "patch" if write.method == "PATCH" else (
+        "create" if s.version_id == 1 else "update")
+    if s.resource_type == "Patient":
+        return action, s.reference, s.logical_id
+    params = indexing.patient_compartment_params(s.resource_type)
+    for row in write.index_rows.get("reference", ()):
+        if row[1] == "Patient" and row[2] and row[0] in params:
+            return action, s.reference, row[2]
+    patient = audit.patient_of(jsonio.loads(s.content)) if s.deleted and "Patient/" in s.content else None
+    return action, s.reference, patient
 
 
 def _db_datetime(value):
@@ -346,7 +365,7 @@ class Repository:
         if self._unit is not None:
             self._unit.add(write)
             return write.stored
-        unit = _UnitOfWork()
+        unit = _UnitOfWork(self.context)
         unit.add(write)
         with transaction.atomic():
             return unit.flush()[0]
@@ -502,7 +521,7 @@ class _AtomicWrites:
             self._transaction.__enter__()
 
     def __enter__(self):
-        self.repository._unit = _UnitOfWork()
+        self.repository._unit = _UnitOfWork(self.repository.context)
         self.repository._atomic = self
         return self.repository
 

@@ -1,0 +1,54 @@
+"""Session safety for the staff and patient pages."""
+
+from __future__ import annotations
+
+import time
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.shortcuts import redirect
+
+_LAST_SEEN = "mederi_last_seen"
+
+
+class IdleLogoutMiddleware:
+    """Sign a person out after `MEDERI_IDLE_TIMEOUT_SECONDS` without a request (default 15 min).
+
+    The last-seen time is saved at most once a minute, so an active session does not write to
+    the database on every click.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            now = time.time()
+            last_seen = request.session.get(_LAST_SEEN, now)
+            if now - last_seen > settings.MEDERI_IDLE_TIMEOUT_SECONDS:
+                logout(request)
+                messages.info(request, "You were signed out after a period of inactivity.")
+                return redirect(f"{settings.LOGIN_URL}?next={request.path}")
+            if now - last_seen >= 60 or _LAST_SEEN not in request.session:
+                request.session[_LAST_SEEN] = now
+        return self.get_response(request)
+
+
+class SecurityHeadersMiddleware:
+    """A content security policy that forbids framing and third-party scripts."""
+
+    POLICY = (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "frame-ancestors 'none'; base-uri 'self'; form-action 'self'; object-src 'none'"
+    )
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        response.setdefault("Content-Security-Policy", self.POLICY)
+        response.setdefault("Permissions-Policy", "camera=(), microphone=(self), geolocation=()")
+        return response

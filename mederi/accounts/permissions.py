@@ -1,0 +1,103 @@
+"""What a person may do, defined in code.
+
+Record permissions are `<group>.<access>`: every FHIR resource type belongs to one group
+(demographics, clinical, scheduling, insurance, financial, directory, security, definitions)
+and every interaction to one access level (read, write, delete). App actions that are not a
+plain read or write of a resource ("sign a note", "break the glass") are permissions of their
+own. Roles are named sets of these codes; the shipped roles are below, and administrators can
+make more.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+GROUP_TYPES: dict[str, frozenset[str]] = {
+    "demographics": frozenset({"Patient", "RelatedPerson", "Person"}),
+    "scheduling": frozenset({"Schedule", "Slot", "Appointment", "AppointmentResponse"}),
+    "insurance": frozenset({"Coverage", "CoverageEligibilityRequest", "CoverageEligibilityResponse",
+                            "EnrollmentRequest", "EnrollmentResponse"}),
+    "financial": frozenset({"Account", "ChargeItem", "ChargeItemDefinition", "Claim", "ClaimResponse",
+                            "ExplanationOfBenefit", "Invoice", "PaymentNotice", "PaymentReconciliation"}),
+    "directory": frozenset({"Organization", "OrganizationAffiliation", "Location", "Practitioner",
+                            "PractitionerRole", "HealthcareService", "Endpoint", "InsurancePlan", "Group"}),
+    "security": frozenset({"AuditEvent", "Provenance"}),
+}
+GROUPS = ("demographics", "clinical", "scheduling", "insurance", "financial", "directory", "security", "definitions")
+ACCESS_BY_INTERACTION = {
+    "read": "read", "vread": "read", "search": "read", "history": "read", "everything": "read",
+    "create": "write", "update": "write", "patch": "write",
+    "delete": "delete",
+}
+
+ACTIONS = {
+    "notes.sign": "Sign clinical notes",
+    "orders.sign": "Sign orders and prescriptions",
+    "payments.post": "Post payments and adjustments",
+    "claims.submit": "Submit claims to payers",
+    "record.break_glass": "Break the glass: emergency access to any chart, with a reason",
+    "record.export": "Export and bulk-download the record",
+    "audit.view": "View the audit log and reports",
+    "accounts.manage": "Manage users, roles and OAuth apps",
+}
+
+
+def group_of(resource_type: str) -> str:
+    for group, types in GROUP_TYPES.items():
+        if resource_type in types:
+            return group
+    from mederi.fhir import indexing
+
+    return "clinical" if indexing.patient_compartment_params(resource_type) else "definitions"
+
+
+def permission_for(resource_type: str, interaction: str) -> str:
+    """The permission code an interaction on a resource type needs, e.g. `clinical.write`."""
+    return f"{group_of(resource_type)}.{ACCESS_BY_INTERACTION[interaction]}"
+
+
+def all_permissions() -> dict[str, str]:
+    """Every permission code with a description a person can choose from."""
+    codes = {}
+    for group in GROUPS:
+        for access, verb in (("read", "Read"), ("write", "Create and change"), ("delete", "Delete")):
+            codes[f"{group}.{access}"] = f"{verb} {group} records"
+    codes.update(ACTIONS)
+    return codes
+
+
+def _grant(*groups: str, access: tuple[str, ...] = ("read", "write")) -> set[str]:
+    return {f"{group}.{level}" for group in groups for level in access}
+
+
+@dataclass(frozen=True)
+class RoleDefinition:
+    slug: str
+    name: str
+    description: str
+    permissions: frozenset[str]
+
+
+_CLINICAL_STAFF = (
+    _grant("demographics", "clinical", "scheduling")
+    | _grant("insurance", "directory", "definitions", access=("read",))
+)
+DEFAULT_ROLES = (
+    RoleDefinition("front_desk", "Front desk", "Registers patients, verifies insurance, books and checks in.",
+                   frozenset(_grant("demographics", "scheduling", "insurance")
+                             | _grant("directory", "definitions", access=("read",)))),
+    RoleDefinition("biller", "Biller", "Codes visits, submits claims, posts payments.",
+                   frozenset(_grant("insurance", "financial")
+                             | _grant("demographics", "clinical", "scheduling", "directory", "definitions",
+                                      access=("read",))
+                             | {"payments.post", "claims.submit"})),
+    RoleDefinition("nurse", "Nurse", "Rooms patients, records vitals, histories and immunizations.",
+                   frozenset(_CLINICAL_STAFF)),
+    RoleDefinition("physician", "Physician / provider", "Charts, orders, prescribes and signs.",
+                   frozenset(_CLINICAL_STAFF | {"notes.sign", "orders.sign", "record.break_glass"})),
+    RoleDefinition("practice_admin", "Practice administrator", "Runs the practice: staff, roles, directory.",
+                   frozenset(_grant(*GROUPS, access=("read", "write")) | {"accounts.manage", "record.export",
+                                                                          "audit.view"})),
+    RoleDefinition("auditor", "Auditor", "Reviews the audit log and accounting of disclosures.",
+                   frozenset({"audit.view", "demographics.read"})),
+)

@@ -1,0 +1,119 @@
+"""Writes about users and roles."""
+
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.password_validation import validate_password
+from django.contrib.sessions.models import Session
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from mederi.accounts.models import Profile, Role, RoleAssignment
+from mederi.accounts.permissions import DEFAULT_ROLES, all_permissions
+from mederi.core.errors import InvalidRequest, Issue, MederiError
+
+User = get_user_model()
+
+
+def ensure_default_roles() -> list[Role]:
+    """Create the shipped roles, or bring them back in step with the code."""
+    roles = []
+    for definition in DEFAULT_ROLES:
+        role, _ = Role.objects.update_or_create(
+            slug=definition.slug,
+            defaults={"name": definition.name, "description": definition.description,
+                      "permissions": sorted(definition.permissions), "builtin": True},
+        )
+        roles.append(role)
+    return roles
+
+
+def _check_permissions(codes) -> list[str]:
+    known = all_permissions()
+    unknown = sorted(set(codes) - set(known))
+    if unknown:
+        raise InvalidRequest.single(f"unknown permissions: {', '.join(unknown)}")
+    return sorted(set(codes))
+
+
+def create_role(slug: str, name: str, permissions, description: str = "") -> Role:
+    """An administrator's own role, e.g. a front desk that may also post copays."""
+    if Role.objects.filter(slug=slug).exists():
+        raise InvalidRequest.single(f"a role '{slug}' exists already")
+    return Role.objects.create(slug=slug, name=name, description=description,
+                               permissions=_check_permissions(permissions), builtin=False)
+
+
+def update_role(role: Role, permissions) -> Role:
+    if role.builtin:
+        raise InvalidRequest.single(f"'{role.name}' is a shipped role; copy it into a new role to change it")
+    role.permissions = _check_permissions(permissions)
+    role.save(update_fields=["permissions"])
+    return role
+
+
+def _checked_password(password: str, user=None) -> str:
+    try:
+        validate_password(password, user)
+    except ValidationError as error:
+        raise MederiError([Issue(message, code="value") for message in error.messages]) from error
+    return password
+
+
+@transaction.atomic
+def create_staff_user(username: str, password: str, full_name: str, roles=(), practitioner_id: str = "",
+                      mfa_required: bool = True):
+    """A staff member with roles: `roles` holds role slugs, or (slug, location_id) pairs."""
+    if User.objects.filter(username=username).exists():
+        raise InvalidRequest.single(f"the username '{username}' is taken")
+    user = User(username=username, first_name=full_name[:150])
+    user.set_password(_checked_password(password, user))
+    user.save()
+    Profile.objects.create(user=user, kind=Profile.STAFF, full_name=full_name, practitioner_id=practitioner_id,
+                           mfa_required=mfa_required)
+    for entry in roles:
+        slug, location_id = (entry, "") if isinstance(entry, str) else entry
+        assign_role(user, slug, location_id)
+    return user
+
+
+@transaction.atomic
+def create_patient_user(username: str, password: str, patient_id: str, full_name: str = ""):
+    if User.objects.filter(username=username).exists():
+        raise InvalidRequest.single(f"the username '{username}' is taken")
+    user = User(username=username, first_name=full_name[:150])
+    user.set_password(_checked_password(password, user))
+    user.save()
+    Profile.objects.create(user=user, kind=Profile.PATIENT, full_name=full_name, patient_id=patient_id,
+                           mfa_required=False)
+    return user
+
+
+def assign_role(user, role_slug: str, location_id: str = "") -> RoleAssignment:
+    role = Role.objects.filter(slug=role_slug).first()
+    if role is None:
+        raise InvalidRequest.single(f"there is no role '{role_slug}'")
+    assignment, _ = RoleAssignment.objects.get_or_create(user=user, role=role, location_id=location_id)
+    return assignment
+
+
+def remove_role(user, role_slug: str, location_id: str = "") -> None:
+    RoleAssignment.objects.filter(user=user, role__slug=role_slug, location_id=location_id).delete()
+
+
+@transaction.atomic
+def deactivate_user(user) -> int:
+    """Take away every access at once: the account, and every session it has open.
+
+    Returns the number of sessions ended. (OAuth tokens join this when the API issues them.)
+    """
+    user.is_active = False
+    user.save(update_fields=["is_active"])
+    ended = 0
+    key = str(user.pk)
+    for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator():
+        if session.get_decoded().get("_auth_user_id") == key:
+            session.delete()
+            ended += 1
+    return ended

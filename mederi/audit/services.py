@@ -1,0 +1,232 @@
+"""Appending to the audit log.
+
+`record` and `record_many` append entries inside the caller's transaction when there is one,
+so a change to the record and the entry that describes it commit (or roll back) together.
+Appends are serialised so two processes never chain from the same predecessor: PostgreSQL
+takes a transaction-scoped advisory lock; SQLite connections open write transactions with
+BEGIN IMMEDIATE (see settings), which already admits one writer at a time. A unique prev_hash
+backs this up: a forked chain is refused by the database rather than stored.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from django.core.exceptions import ImproperlyConfigured
+from django.db import connection, transaction
+
+from mederi.audit.chain import GENESIS, entry_hash
+from mederi.audit.models import AuditEntry
+from mederi.core import clock
+from mederi.core.context import Context
+
+OUTCOMES = ("success", "denied", "error", "not-found")
+
+ACTIONS = frozenset({
+    # the record
+    "read", "vread", "search", "history", "everything", "create", "update", "patch", "delete",
+    "transaction", "batch", "export", "import", "print", "download",
+    # identity and access
+    "login", "logout", "login-failed", "mfa-change", "password-change", "role-change", "break-glass",
+    "token-issue", "token-revoke",
+    # the audit log itself
+    "audit-read",
+})
+
+# The PostgreSQL advisory lock that serialises appends; any constant no other code uses.
+ADVISORY_LOCK_KEY = 7_212_340_001
+
+_LENGTHS = {f.name: f.max_length for f in AuditEntry._meta.get_fields() if getattr(f, "max_length", None)}
+
+_INSERT_COLUMNS = (
+    "recorded", "action", "outcome", "actor_user_id", "actor_name", "actor_role", "patient_id",
+    "resource_type", "resource_ids", "query", "remote_addr", "purpose", "detail", "prev_hash", "hash",
+)
+
+_local = threading.local()
+
+
+@dataclass(frozen=True)
+class Event:
+    """One thing to log; the actor, address and purpose come from the `Context`."""
+
+    action: str
+    outcome: str = "success"
+    patient_id: str | None = None
+    resource_type: str | None = None
+    resource_ids: Iterable[str] | str = field(default=())
+    query: str = ""
+    detail: dict | None = None
+
+
+def appended() -> int:
+    """How many entries this thread has appended so far (lets a caller tell whether a call logged)."""
+    return getattr(_local, "appended", 0)
+
+
+def actor_name(context: Context) -> str:
+    if context.user_name:
+        return context.user_name
+    if context.is_system:
+        return f"system:{context.purpose}"
+    if context.user_id is not None:
+        return f"user:{context.user_id}"
+    return "anonymous"
+
+
+def _text(value, name: str) -> str:
+    """A value the database stores and hands back unchanged, so the hash can be recomputed."""
+    if value is None:
+        return ""
+    text = str(value)
+    if "\x00" in text:  # PostgreSQL text cannot hold NUL
+        text = text.replace("\x00", "\ufffd")
+    if not text.isascii():
+        text = text.encode("utf-8", "replace").decode("utf-8")
+    limit = _LENGTHS.get(name)
+    return text[:limit] if limit else text
+
+
+def _ids_text(ids) -> str:
+    if ids is None:
+        return ""
+    if isinstance(ids, str):
+        return ids
+    return " ".join(str(i) for i in ids if i)
+
+
+def _values(context: Context, event: Event, moment) -> dict:
+    if event.action not in ACTIONS:
+        raise ValueError(f"'{event.action}' is not an audit action; known: {', '.join(sorted(ACTIONS))}")
+    if event.outcome not in OUTCOMES:
+        raise ValueError(f"'{event.outcome}' is not an audit outcome; use one of {', '.join(OUTCOMES)}")
+    detail = ""
+    if event.detail:
+        detail = json.dumps(event.detail, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
+    patient_id = _text(event.patient_id, "patient_id") if event.patient_id else None
+    user_id = context.user_id
+    return {
+        "recorded": moment,
+        "action": event.action,
+        "outcome": event.outcome,
+        "actor_user_id": int(user_id) if user_id is not None else None,
+        "actor_name": _text(actor_name(context), "actor_name"),
+        "actor_role": _text(context.role or ("system" if context.is_system else ""), "actor_role"),
+        "patient_id": patient_id,
+        "resource_type": _text(event.resource_type, "resource_type"),
+        "resource_ids": _text(_ids_text(event.resource_ids), "resource_ids"),
+        "query": _text(event.query, "query"),
+        "remote_addr": _text(context.remote_addr, "remote_addr"),
+        "purpose": _text(context.purpose, "purpose"),
+        "detail": _text(detail, "detail"),
+    }
+
+
+_HEAD_SQL = "SELECT hash FROM audit_entry ORDER BY id DESC LIMIT 1"
+
+
+def _lock_and_read_head(cursor, own_transaction: bool) -> str:
+    """Take the append lock, then read the hash of the last entry (one round trip on PostgreSQL)."""
+    vendor = connection.vendor
+    if vendor == "postgresql":
+        # Statements sent together still each take a fresh snapshot, so the head is read after
+        # the lock is held. An entry alone in its transaction (a read) does not wait for its WAL
+        # flush: SQLite's WAL + synchronous=NORMAL guarantee. A crash of the machine may lose the
+        # last fraction of a second of such entries, never break the chain; entries written with
+        # a change commit exactly as that change does.
+        prefix = "SET LOCAL synchronous_commit TO OFF; " if own_transaction else ""
+        cursor.execute(f"{prefix}SELECT pg_advisory_xact_lock({int(ADVISORY_LOCK_KEY)}); {_HEAD_SQL}")
+        while cursor.description is None or cursor.description[0].name != "hash":
+            cursor.nextset()
+    elif vendor == "sqlite":  # the write transaction (BEGIN IMMEDIATE) is already exclusive
+        cursor.execute(_HEAD_SQL)
+    else:
+        raise ImproperlyConfigured(f"the audit log supports SQLite and PostgreSQL, not {vendor}")
+    head = cursor.fetchone()
+    return head[0] if head else GENESIS
+
+
+def record_many(context: Context, events: list[Event]) -> list[AuditEntry]:
+    """Append `events` in order, chained, in the caller's transaction (or a new one)."""
+    if not events:
+        return []
+    moment = clock.now()
+    rows = [_values(context, event, moment) for event in events]
+    quote = connection.ops.quote_name
+    insert = (
+        f"INSERT INTO audit_entry ({', '.join(quote(c) for c in _INSERT_COLUMNS)}) "
+        f"VALUES ({', '.join(['%s'] * len(_INSERT_COLUMNS))}) RETURNING id"
+    )
+    adapt = connection.ops.adapt_datetimefield_value
+    entries = []
+    own_transaction = not connection.in_atomic_block
+    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
+        prev_hash = _lock_and_read_head(cursor, own_transaction)
+        for values in rows:
+            digest = entry_hash(prev_hash, values)
+            params = [adapt(values["recorded"])] + [values[c] for c in _INSERT_COLUMNS[1:-2]] + [prev_hash, digest]
+            cursor.execute(insert, params)
+            entries.append(AuditEntry(id=cursor.fetchone()[0], prev_hash=prev_hash, hash=digest, **values))
+            prev_hash = digest
+    _local.appended = appended() + len(entries)
+    return entries
+
+
+def record(context: Context, action: str, outcome: str = "success", *, patient_id: str | None = None,
+           resource_type: str | None = None, resource_ids: Iterable[str] | str = (), query: str = "",
+           detail: dict | None = None) -> AuditEntry:
+    """Append one entry: who (from `context`) did `action` with `outcome` to what."""
+    event = Event(action, outcome, patient_id, resource_type, resource_ids, query, detail)
+    return record_many(context, [event])[0]
+
+
+def record_writes(context: Context, writes: list[tuple[str, str, str | None]]) -> list[AuditEntry]:
+    """Log the writes of one flush: (action, "Type/id", patient id) each.
+
+    Writes with the same action and patient share one entry listing their ids, so an imported
+    patient file of 500 resources adds a handful of entries, not 500.
+    """
+    groups: dict[tuple[str, str | None], list[str]] = {}
+    for action, reference, patient_id in writes:
+        groups.setdefault((action, patient_id), []).append(reference)
+    events = []
+    for (action, patient_id), references in groups.items():
+        types = {r.split("/", 1)[0] for r in references}
+        events.append(Event(action, "success", patient_id, types.pop() if len(types) == 1 else None, references))
+    return record_many(context, events)
+
+
+# -- whose data ---------------------------------------------------------------------------------
+
+# Elements that name the patient a resource is about (Observation.subject, Coverage.beneficiary,
+# AllergyIntolerance.patient, ...). Writes use the full R4 Patient compartment instead.
+PATIENT_ELEMENTS = ("patient", "subject", "beneficiary")
+
+
+def patient_from_reference(reference) -> str | None:
+    """"Patient/123", "https://x/fhir/Patient/123/_history/2" -> "123"."""
+    if not isinstance(reference, str) or "Patient/" not in reference:
+        return None
+    parts = reference.split("/_history/", 1)[0].split("/")
+    if len(parts) >= 2 and parts[-2] == "Patient" and parts[-1]:
+        return parts[-1]
+    return None
+
+
+def patient_of(resource) -> str | None:
+    """The logical id of the patient a resource (parsed JSON) is about, when it names one."""
+    if not isinstance(resource, dict):
+        return None
+    if resource.get("resourceType") == "Patient":
+        return resource.get("id") if isinstance(resource.get("id"), str) else None
+    for name in PATIENT_ELEMENTS:
+        value = resource.get(name)
+        for item in value if isinstance(value, list) else (value,):
+            if isinstance(item, dict):
+                found = patient_from_reference(item.get("reference"))
+                if found:
+                    return found
+    return None
