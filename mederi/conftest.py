@@ -58,6 +58,15 @@ def record_row_counts() -> dict[str, int]:
     return {model.__name__: model.objects.count() for model in models}
 
 
+@pytest.fixture(autouse=True)
+def audit_entries_written_at_once(settings):
+    """Tests read the audit log right after a request, so nothing waits in the read buffer.
+
+    The buffer itself is tested in mederi/audit/tests/test_buffer.py.
+    """
+    settings.MEDERI_AUDIT_BUFFER_SECONDS = 0
+
+
 @pytest.fixture
 def fhir(db):
     return FhirClient()

@@ -149,6 +149,9 @@ FHIR_MAX_PAGE_SIZE = 1000
 # Official R4 example package (npm hl7.fhir.r4.examples), used by tests and `mederi import --r4-examples`.
 FHIR_R4_EXAMPLES_DIR = Path(os.environ.get("MEDERI_R4_EXAMPLES", VAR_DIR / "packages" / "hl7.fhir.r4.examples"))
 
+# Read entries of the audit log are appended in batches at most this often (0: one commit each).
+MEDERI_AUDIT_BUFFER_SECONDS = float(os.environ.get("MEDERI_AUDIT_BUFFER_SECONDS", "0.05"))
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -10,11 +10,14 @@ backs this up: a forked chain is refused by the database rather than stored.
 
 from __future__ import annotations
 
+import atexit
 import json
+import os
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection, transaction
 
@@ -149,12 +152,8 @@ def _lock_and_read_head(cursor, own_transaction: bool) -> str:
     return head[0] if head else GENESIS
 
 
-def record_many(context: Context, events: list[Event]) -> list[AuditEntry]:
-    """Append `events` in order, chained, in the caller's transaction (or a new one)."""
-    if not events:
-        return []
-    moment = clock.now()
-    rows = [_values(context, event, moment) for event in events]
+def _append(rows: list[dict]) -> list[AuditEntry]:
+    """Chain and insert prepared rows in the current transaction (or a new one)."""
     quote = connection.ops.quote_name
     insert = (
         f"INSERT INTO audit_entry ({', '.join(quote(c) for c in _INSERT_COLUMNS)}) "
@@ -171,6 +170,70 @@ def record_many(context: Context, events: list[Event]) -> list[AuditEntry]:
             cursor.execute(insert, params)
             entries.append(AuditEntry(id=cursor.fetchone()[0], prev_hash=prev_hash, hash=digest, **values))
             prev_hash = digest
+    return entries
+
+
+class _ReadBuffer:
+    """Entries logged outside any transaction (reads, searches) appended in batches.
+
+    A read's entry is taken at the moment of access and appended by a background thread within
+    `MEDERI_AUDIT_BUFFER_SECONDS` (default 0.05 s), many entries to one short transaction. A
+    commit per read would otherwise halve read throughput. What is lost if the process is killed
+    outright is at most that window of read entries; the chain itself never breaks, and entries
+    of changes are never buffered: they commit with the change.
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._rows: list[dict] = []
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._pid = None
+
+    def add(self, rows: list[dict]) -> None:
+        with self._lock:
+            self._rows.extend(rows)
+            if self._thread is None or self._pid != os.getpid() or not self._thread.is_alive():
+                self._pid = os.getpid()  # a forked worker starts its own thread
+                self._thread = threading.Thread(target=self._run, name="audit-buffer", daemon=True)
+                self._thread.start()
+            if len(self._rows) >= 500:
+                self._wake.set()
+
+    def _run(self) -> None:
+        while True:
+            self._wake.wait(settings.MEDERI_AUDIT_BUFFER_SECONDS)
+            self._wake.clear()
+            self.flush()
+
+    def flush(self) -> None:
+        with self._lock:
+            rows, self._rows = self._rows, []
+        if rows:
+            _append(rows)
+
+
+_buffer = _ReadBuffer()
+atexit.register(_buffer.flush)
+
+
+def flush_buffered() -> None:
+    """Append buffered read entries now (before a verify, at shutdown, in tests)."""
+    _buffer.flush()
+
+
+def record_many(context: Context, events: list[Event]) -> list[AuditEntry]:
+    """Append `events` in order, chained: in the caller's transaction when there is one,
+    otherwise through the read buffer (entries come back without id and hash then)."""
+    if not events:
+        return []
+    moment = clock.now()
+    rows = [_values(context, event, moment) for event in events]
+    if connection.in_atomic_block or settings.MEDERI_AUDIT_BUFFER_SECONDS <= 0:
+        entries = _append(rows)
+    else:
+        _buffer.add(rows)
+        entries = [AuditEntry(**values) for values in rows]
     _local.appended = appended() + len(entries)
     return entries
 

@@ -1,0 +1,40 @@
+"""Read entries appended in batches by the background writer."""
+
+import threading
+
+from mederi.audit import services
+from mederi.audit.models import AuditEntry
+from mederi.audit.selectors import verify_chain
+from mederi.core.context import Context
+
+
+def test_read_entries_outside_a_transaction_reach_the_log_and_keep_the_chain(transactional_db, settings):
+    settings.MEDERI_AUDIT_BUFFER_SECONDS = 0.02
+    context = Context(user_id=7, user_name="nurse1", role="nurse", remote_addr="10.0.0.5")
+    for n in range(30):
+        entries = services.record_many(context, [services.Event("read", patient_id=f"p{n}",
+                                                                resource_type="Patient", resource_ids=[f"Patient/p{n}"])])
+        assert entries[0].patient_id == f"p{n}"  # handed back before it is stored
+    services.flush_buffered()
+    stored = list(AuditEntry.objects.order_by("id").values_list("patient_id", "actor_name", "action"))
+    assert stored == [(f"p{n}", "nurse1", "read") for n in range(30)]
+    assert verify_chain().ok
+
+
+def test_the_background_writer_appends_without_being_asked(transactional_db, settings):
+    settings.MEDERI_AUDIT_BUFFER_SECONDS = 0.01
+    services.record(Context(user_name="desk"), "search", query="Patient?name=ann")
+    done = threading.Event()
+    for _ in range(200):  # up to 2 s
+        if AuditEntry.objects.filter(action="search").exists():
+            done.set()
+            break
+        done.wait(0.01)
+    assert done.is_set()
+    assert verify_chain().ok
+
+
+def test_entries_inside_a_transaction_are_never_buffered(db, settings):
+    settings.MEDERI_AUDIT_BUFFER_SECONDS = 10  # a buffered entry would not appear for 10 s
+    services.record(Context(user_name="dr"), "create", resource_ids=["Observation/1"])
+    assert AuditEntry.objects.filter(action="create", actor_name="dr").count() == 1
