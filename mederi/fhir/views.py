@@ -205,7 +205,7 @@ def _loads(text):
 
 
 def _patient_in(content: str) -> str | None:
-    return audit.patient_of(_loads(content)) if "Patient/" in content else None
+    return audit.patient_in_content(content)
 
 
 def _audit_stored(request, action: str, stored: StoredResource) -> None:

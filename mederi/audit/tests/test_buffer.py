@@ -38,3 +38,21 @@ def test_entries_inside_a_transaction_are_never_buffered(db, settings):
     settings.MEDERI_AUDIT_BUFFER_SECONDS = 10  # a buffered entry would not appear for 10 s
     services.record(Context(user_name="dr"), "create", resource_ids=["Observation/1"])
     assert AuditEntry.objects.filter(action="create", actor_name="dr").count() == 1
+
+
+def test_the_patient_of_stored_content_is_found_without_parsing_and_agrees_with_parsing():
+    import json
+
+    resources = [
+        {"resourceType": "Observation", "subject": {"reference": "Patient/abc-1"}},
+        {"resourceType": "Observation", "subject": {"display": "x", "reference": "http://h/fhir/Patient/abc-2/_history/3"}},
+        {"resourceType": "Coverage", "beneficiary": {"identifier": {"value": "1"}, "reference": "Patient/abc-3"}},
+        {"resourceType": "AllergyIntolerance", "patient": {"reference": "Patient/abc-4"}},
+        {"resourceType": "Encounter", "participant": [{"individual": {"reference": "Patient/zz"}}]},
+        {"resourceType": "Observation", "subject": {"reference": "Group/g1"}},
+        {"resourceType": "Practitioner", "name": [{"family": "Patient/notareference"}]},
+    ]
+    for resource in resources:
+        content = json.dumps(resource, separators=(",", ":"))
+        assert services.patient_in_content(content) == services.patient_of(resource), content
+    assert services.patient_in_content(json.dumps(resources[0], separators=(",", ":"))) == "abc-1"
