@@ -218,13 +218,15 @@ class _ReadBuffer:
         while True:
             self._wake.wait(settings.MEDERI_AUDIT_BUFFER_SECONDS)
             self._wake.clear()
-            self.flush()
+            if not self.flush():
+                connection.close()  # idle: give the database connection back until reads resume
 
-    def flush(self) -> None:
+    def flush(self) -> int:
         with self._lock:
             rows, self._rows = self._rows, []
         if rows:
             _append(rows, want_ids=False)
+        return len(rows)
 
 
 _buffer = _ReadBuffer()
