@@ -297,7 +297,10 @@ class _IndexTest:
             return f"{self.alias}.id IN (SELECT resource_id FROM {self.table} WHERE {self.where})", self.params
         # ... and every other test is checked per candidate through the index on resource_id,
         # instead of collecting every matching row (SQLite would do that for a second IN).
-        exists = f"EXISTS (SELECT 1 FROM {self.table} WHERE resource_id = {self.alias}.id AND {self.where})"
+        # PostgreSQL would turn the EXISTS into a join and, misjudging how common a code is,
+        # start from the wrong table; OFFSET 0 keeps it a per-candidate check.
+        fence = " OFFSET 0" if connection.vendor == "postgresql" else ""
+        exists = f"EXISTS (SELECT 1 FROM {self.table} WHERE resource_id = {self.alias}.id AND {self.where}{fence})"
         return ("NOT " + exists if self.negated else exists), self.params
 
 

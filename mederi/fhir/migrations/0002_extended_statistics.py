@@ -1,8 +1,8 @@
 """PostgreSQL extended statistics on the search-index tables.
 
 The planner otherwise treats `param`, `system` and `code` (or `target_id`) as independent and
-underestimates a common code by an order of magnitude, then drives a two-parameter search from
-the wrong index. With these statistics `Observation?patient=…&code=…` starts from the patient.
+underestimates how many rows a condition matches; these statistics bring its estimates for the
+index tables' usual multi-column conditions closer to the truth.
 """
 
 from django.db import migrations
