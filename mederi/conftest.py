@@ -49,6 +49,15 @@ class FhirClient:
         return response.json()
 
 
+def without_versioning(resource: dict) -> dict:
+    """A resource without the two meta elements the server sets; profile, tag and security stay."""
+    body = {k: v for k, v in resource.items() if k != "meta"}
+    meta = {k: v for k, v in (resource.get("meta") or {}).items() if k not in ("versionId", "lastUpdated")}
+    if meta:
+        body["meta"] = meta
+    return body
+
+
 def record_row_counts() -> dict[str, int]:
     """Rows in every table of the record: a rejected request must leave all of them unchanged."""
     from mederi.fhir.models import Resource, ResourceHistory

@@ -61,15 +61,20 @@ def _checked_password(password: str, user=None) -> str:
     return password
 
 
-@transaction.atomic
-def create_staff_user(username: str, password: str, full_name: str, roles=(), practitioner_id: str = "",
-                      mfa_required: bool = True):
-    """A staff member with roles: `roles` holds role slugs, or (slug, location_id) pairs."""
+def _new_user(username: str, password: str, full_name: str):
     if User.objects.filter(username=username).exists():
         raise InvalidRequest.single(f"the username '{username}' is taken")
     user = User(username=username, first_name=full_name[:150])
     user.set_password(_checked_password(password, user))
     user.save()
+    return user
+
+
+@transaction.atomic
+def create_staff_user(username: str, password: str, full_name: str, roles=(), practitioner_id: str = "",
+                      mfa_required: bool = True):
+    """A staff member with roles: `roles` holds role slugs, or (slug, location_id) pairs."""
+    user = _new_user(username, password, full_name)
     Profile.objects.create(user=user, kind=Profile.STAFF, full_name=full_name, practitioner_id=practitioner_id,
                            mfa_required=mfa_required)
     for entry in roles:
@@ -80,11 +85,7 @@ def create_staff_user(username: str, password: str, full_name: str, roles=(), pr
 
 @transaction.atomic
 def create_patient_user(username: str, password: str, patient_id: str, full_name: str = ""):
-    if User.objects.filter(username=username).exists():
-        raise InvalidRequest.single(f"the username '{username}' is taken")
-    user = User(username=username, first_name=full_name[:150])
-    user.set_password(_checked_password(password, user))
-    user.save()
+    user = _new_user(username, password, full_name)
     Profile.objects.create(user=user, kind=Profile.PATIENT, full_name=full_name, patient_id=patient_id,
                            mfa_required=False)
     return user

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from mederi.conftest import shared_data
+from mederi.conftest import shared_data, without_versioning
 from mederi.fhir.models import Resource, ResourceHistory
 from mederi.fhir.tests import test_validation as known
 
@@ -36,15 +36,6 @@ def r4_package() -> Path:
     if not package.is_dir():
         pytest.skip(f"the official R4 examples are not at {package} (run `make packages`)")
     return package
-
-
-def without_versioning(resource: dict) -> dict:
-    """The resource without the two meta elements the server sets; profile, tag and security stay."""
-    body = {k: v for k, v in resource.items() if k != "meta"}
-    meta = {k: v for k, v in (resource.get("meta") or {}).items() if k not in ("versionId", "lastUpdated")}
-    if meta:
-        body["meta"] = meta
-    return body
 
 
 def issue_texts(outcome: dict) -> list[str]:

@@ -13,7 +13,7 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from mederi import cli
-from mederi.conftest import shared_data
+from mederi.conftest import shared_data, without_versioning
 from mederi.core.context import Context
 from mederi.fhir import models, services
 from mederi.fhir.models import Resource, ResourceHistory
@@ -97,14 +97,6 @@ def counts() -> tuple[int, int]:
 
 def stored(resource_type: str, logical_id: str) -> dict:
     return orjson.loads(Resource.objects.get(resource_type=resource_type, logical_id=logical_id).content)
-
-
-def without_versioning(resource: dict) -> dict:
-    body = {k: v for k, v in resource.items() if k != "meta"}
-    meta = {k: v for k, v in (resource.get("meta") or {}).items() if k not in ("versionId", "lastUpdated")}
-    if meta:
-        body["meta"] = meta
-    return body
 
 
 def types_and_ids() -> set[tuple[str, str]]:
