@@ -1,4 +1,4 @@
-"""The `mederi` command: serve, migrate, import, export, demo, check."""
+"""The `mederi` command: serve, migrate, import, export, demo, audit, keys, check."""
 
 from __future__ import annotations
 
@@ -132,6 +132,30 @@ def cmd_audit_verify(args) -> int:
     return 0 if result.ok else 1
 
 
+def cmd_keys_new(args) -> int:
+    from mederi.core import crypto
+
+    try:
+        path = crypto.new_key()
+    except crypto.KeysFromEnvironment as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(f"a new key is first in {path}; run `mederi keys rotate` to re-encrypt stored values with it")
+    return 0
+
+
+def cmd_keys_rotate(args) -> int:
+    from mederi.core import crypto
+
+    try:
+        count = crypto.rotate_all()
+    except crypto.KeyNotConfigured as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    print(f"re-encrypted {count} values with the newest key")
+    return 0
+
+
 def cmd_check(args) -> int:
     from django.core.management import call_command
 
@@ -183,6 +207,13 @@ def build_parser() -> argparse.ArgumentParser:
     verify = audit_commands.add_parser("verify", help="recompute the hash chain and report the first broken entry")
     verify.add_argument("--anchor", help="a head hash printed by an earlier run: fail if it is no longer in the log")
     verify.set_defaults(func=cmd_audit_verify)
+
+    keys_parser = commands.add_parser("keys", help="manage the keys that encrypt secrets in the database")
+    keys_commands = keys_parser.add_subparsers(dest="keys_command", required=True)
+    keys_commands.add_parser("new", help="put a new key first in the key file (older keys stay)").set_defaults(
+        func=cmd_keys_new)
+    keys_commands.add_parser("rotate", help="re-encrypt every stored secret with the newest key").set_defaults(
+        func=cmd_keys_rotate)
 
     check = commands.add_parser("check", help="check configuration and the stored record")
     check.set_defaults(func=cmd_check)

@@ -42,6 +42,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "mederi.accounts.middleware.IdleLogoutMiddleware",
+    "mederi.accounts.middleware.MfaPendingMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
@@ -59,6 +60,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "mederi.audit.context_processors.audit",
             ],
         },
     },
@@ -114,6 +116,13 @@ AXES_LOCKOUT_TEMPLATE = "accounts/lockout.html"
 AXES_VERBOSE = False
 # Locking by address too would let one attacker lock out a whole front desk behind one NAT address.
 SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+
+# Multi-factor sign-in (TOTP): a sign-in waiting for its code expires after 5 minutes.
+MEDERI_MFA_ISSUER = os.environ.get("MEDERI_MFA_ISSUER", "Mederi")
+MEDERI_MFA_PENDING_SECONDS = 300
+# Keys encrypting secrets stored in the database (see mederi/core/crypto.py); MEDERI_ENCRYPTION_KEYS
+# in the environment takes precedence over the file. Keep the file out of database backups.
+MEDERI_KEY_FILE = Path(os.environ.get("MEDERI_KEY_FILE", VAR_DIR / "keys" / "encryption.keys"))
 
 # Sessions: signed out after 15 idle minutes, cookie gone when the browser closes.
 MEDERI_IDLE_TIMEOUT_SECONDS = int(os.environ.get("MEDERI_IDLE_TIMEOUT_SECONDS", 15 * 60))

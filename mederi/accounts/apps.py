@@ -15,3 +15,7 @@ class AccountsConfig(AppConfig):
     def ready(self):
         # The shipped roles follow the code: every migrate brings them in step.
         post_migrate.connect(_sync_default_roles, sender=self)
+        # Sign-ins, sign-outs, failures and lockouts go to the audit log.
+        from mederi.accounts import signals
+
+        signals.connect()

@@ -52,3 +52,26 @@ class SecurityHeadersMiddleware:
         response.setdefault("Content-Security-Policy", self.POLICY)
         response.setdefault("Permissions-Policy", "camera=(), microphone=(self), geolocation=()")
         return response
+
+
+class MfaPendingMiddleware:
+    """A session whose password was right but whose code is still owed reaches only the sign-in
+    pages: everything else sends it back to the code (or enrolment) page.
+
+    The person is not signed in until the code verifies, so the pages behind sign-in refuse them
+    anyway; this keeps the way forward obvious and the rest of the site out of reach.
+    """
+
+    ALLOWED_PREFIXES = ("/accounts/", "/static/", "/healthz", "/ping")
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from mederi.accounts import mfa
+
+        if mfa.PENDING in request.session and not request.path.startswith(self.ALLOWED_PREFIXES):
+            state = mfa.pending(request)
+            if state is not None:
+                return redirect("accounts:mfa_enrol" if state["step"] == mfa.ENROL else "accounts:mfa")
+        return self.get_response(request)

@@ -3,6 +3,8 @@
 from django.conf import settings
 from django.db import models
 
+from mederi.core.crypto import EncryptedTextField
+
 
 class Role(models.Model):
     slug = models.SlugField(max_length=64, unique=True)
@@ -43,3 +45,16 @@ class Profile(models.Model):
 
     class Meta:
         db_table = "accounts_profile"
+
+
+class MfaDevice(models.Model):
+    """A staff member's authenticator app: the shared TOTP secret, encrypted at rest."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="mfa_device")
+    secret = EncryptedTextField()  # base32, as shown to the person at enrolment
+    confirmed = models.BooleanField(default=False)  # a first code was entered correctly
+    created = models.DateTimeField(auto_now_add=True)
+    last_used_step = models.BigIntegerField(default=0)  # a code of this 30-second step or earlier is refused
+
+    class Meta:
+        db_table = "accounts_mfa_device"

@@ -11,9 +11,16 @@ from django.utils import timezone
 
 from mederi.accounts.models import Profile, Role, RoleAssignment
 from mederi.accounts.permissions import DEFAULT_ROLES, all_permissions
+from mederi.audit import services as audit
+from mederi.core.context import Context
 from mederi.core.errors import InvalidRequest, Issue, MederiError
 
 User = get_user_model()
+
+
+def _audit_role_change(actor: Context | None, detail: dict) -> None:
+    """A change of who may do what: one `role-change` entry, in the caller's transaction."""
+    audit.record(actor or Context.system("accounts"), "role-change", detail=detail)
 
 
 def ensure_default_roles() -> list[Role]:
@@ -37,19 +44,28 @@ def _check_permissions(codes) -> list[str]:
     return sorted(set(codes))
 
 
-def create_role(slug: str, name: str, permissions, description: str = "") -> Role:
+@transaction.atomic
+def create_role(slug: str, name: str, permissions, description: str = "", actor: Context | None = None) -> Role:
     """An administrator's own role, e.g. a front desk that may also post copays."""
     if Role.objects.filter(slug=slug).exists():
         raise InvalidRequest.single(f"a role '{slug}' exists already")
-    return Role.objects.create(slug=slug, name=name, description=description,
+    role = Role.objects.create(slug=slug, name=name, description=description,
                                permissions=_check_permissions(permissions), builtin=False)
+    _audit_role_change(actor, {"role": slug, "created": True, "permissions": role.permissions})
+    return role
 
 
-def update_role(role: Role, permissions) -> Role:
+@transaction.atomic
+def update_role(role: Role, permissions, actor: Context | None = None) -> Role:
     if role.builtin:
         raise InvalidRequest.single(f"'{role.name}' is a shipped role; copy it into a new role to change it")
+    before = set(role.permissions)
     role.permissions = _check_permissions(permissions)
-    role.save(update_fields=["permissions"])
+    after = set(role.permissions)
+    if after != before:
+        role.save(update_fields=["permissions"])
+        _audit_role_change(actor, {"role": role.slug, "added": sorted(after - before),
+                                   "removed": sorted(before - after)})
     return role
 
 
@@ -72,14 +88,14 @@ def _new_user(username: str, password: str, full_name: str):
 
 @transaction.atomic
 def create_staff_user(username: str, password: str, full_name: str, roles=(), practitioner_id: str = "",
-                      mfa_required: bool = True):
+                      mfa_required: bool = True, actor: Context | None = None):
     """A staff member with roles: `roles` holds role slugs, or (slug, location_id) pairs."""
     user = _new_user(username, password, full_name)
     Profile.objects.create(user=user, kind=Profile.STAFF, full_name=full_name, practitioner_id=practitioner_id,
                            mfa_required=mfa_required)
     for entry in roles:
         slug, location_id = (entry, "") if isinstance(entry, str) else entry
-        assign_role(user, slug, location_id)
+        assign_role(user, slug, location_id, actor=actor)
     return user
 
 
@@ -91,20 +107,26 @@ def create_patient_user(username: str, password: str, patient_id: str, full_name
     return user
 
 
-def assign_role(user, role_slug: str, location_id: str = "") -> RoleAssignment:
+@transaction.atomic
+def assign_role(user, role_slug: str, location_id: str = "", actor: Context | None = None) -> RoleAssignment:
     role = Role.objects.filter(slug=role_slug).first()
     if role is None:
         raise InvalidRequest.single(f"there is no role '{role_slug}'")
-    assignment, _ = RoleAssignment.objects.get_or_create(user=user, role=role, location_id=location_id)
+    assignment, created = RoleAssignment.objects.get_or_create(user=user, role=role, location_id=location_id)
+    if created:
+        _audit_role_change(actor, {"user": user.get_username(), "assigned": role_slug, "location": location_id})
     return assignment
 
 
-def remove_role(user, role_slug: str, location_id: str = "") -> None:
-    RoleAssignment.objects.filter(user=user, role__slug=role_slug, location_id=location_id).delete()
+@transaction.atomic
+def remove_role(user, role_slug: str, location_id: str = "", actor: Context | None = None) -> None:
+    removed, _ = RoleAssignment.objects.filter(user=user, role__slug=role_slug, location_id=location_id).delete()
+    if removed:
+        _audit_role_change(actor, {"user": user.get_username(), "removed": role_slug, "location": location_id})
 
 
 @transaction.atomic
-def deactivate_user(user) -> int:
+def deactivate_user(user, actor: Context | None = None) -> int:
     """Take away every access at once: the account, and every session it has open.
 
     Returns the number of sessions ended. (OAuth tokens join this when the API issues them.)
@@ -117,4 +139,5 @@ def deactivate_user(user) -> int:
         if session.get_decoded().get("_auth_user_id") == key:
             session.delete()
             ended += 1
+    _audit_role_change(actor, {"user": user.get_username(), "deactivated": True, "sessions_ended": ended})
     return ended

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import ipaddress
 from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
 
 from mederi.audit.chain import GENESIS, HASHED_FIELDS, entry_hash, iso_utc
 from mederi.audit.models import AuditEntry
@@ -78,6 +79,41 @@ def verify_chain(anchor: str | None = None) -> VerifyResult:
 def entries_for_patient(patient_id: str, limit: int = 100) -> list[AuditEntry]:
     """Who touched this patient's record, newest first (an accounting of disclosures)."""
     return list(AuditEntry.objects.filter(patient_id=patient_id).order_by("-id")[:limit])
+
+
+def search_entries(*, patient_id: str = "", actor: str = "", action: str = "", outcome: str = "",
+                   date_from: date | None = None, date_to: date | None = None, up_to_id: int | None = None):
+    """The entries an audit report asks for, newest first (a lazy query set).
+
+    `actor` matches the actor's name exactly, ignoring case; the dates are whole UTC days, both
+    included. `up_to_id` leaves out entries appended after a report began (its own among them).
+    """
+    entries = AuditEntry.objects.all()
+    if patient_id:
+        entries = entries.filter(patient_id=patient_id)
+    if actor:
+        entries = entries.filter(actor_name__iexact=actor)
+    if action:
+        entries = entries.filter(action=action)
+    if outcome:
+        entries = entries.filter(outcome=outcome)
+    if date_from:
+        entries = entries.filter(recorded__gte=datetime.combine(date_from, time.min, tzinfo=timezone.utc))
+    if date_to:
+        entries = entries.filter(recorded__lt=datetime.combine(date_to + timedelta(days=1), time.min,
+                                                               tzinfo=timezone.utc))
+    if up_to_id is not None:
+        entries = entries.filter(id__lte=up_to_id)
+    return entries.order_by("-id")
+
+
+def patient_accesses(patient_id: str, up_to_id: int | None = None):
+    """Every access to one patient's data, newest first: the accounting of disclosures (a query set)."""
+    return search_entries(patient_id=patient_id, up_to_id=up_to_id)
+
+
+def last_entry_id() -> int:
+    return AuditEntry.objects.order_by("-id").values_list("id", flat=True).first() or 0
 
 
 # -- the FHIR AuditEvent view ---------------------------------------------------------------------
