@@ -1,5 +1,7 @@
 """Fixtures shared by every app's tests."""
 
+import os
+import shutil
 from pathlib import Path
 
 import orjson
@@ -79,3 +81,27 @@ def audit_entries_written_at_once(settings):
 @pytest.fixture
 def fhir(db):
     return FhirClient()
+
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+# Mark browser tests with this: they skip where Debian's Chromium is not installed.
+needs_chromium = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian's chromium is not installed"),
+]
+
+
+@pytest.fixture
+def page():
+    """A page in headless Chromium (Debian's build) driven by Playwright."""
+    # Playwright's sync API runs an event loop; Django must allow its ORM calls beside it.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    playwright = pytest.importorskip("playwright.sync_api")
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync", "--no-first-run"],
+        )
+        yield browser.new_page()
+        browser.close()
