@@ -216,7 +216,12 @@ class _ReadBuffer:
 
     def _run(self) -> None:
         while True:
-            self._wake.wait(settings.MEDERI_AUDIT_BUFFER_SECONDS)
+            interval = settings.MEDERI_AUDIT_BUFFER_SECONDS
+            if interval <= 0:  # buffering was switched off: hand over what is left and stop
+                self.flush()
+                connection.close()
+                return
+            self._wake.wait(interval)
             self._wake.clear()
             if not self.flush():
                 connection.close()  # idle: give the database connection back until reads resume
