@@ -37,7 +37,11 @@ class IdleLogoutMiddleware:
 
 
 class SecurityHeadersMiddleware:
-    """A content security policy that forbids framing and third-party scripts."""
+    """A content security policy that forbids framing and third-party scripts, and no copies of
+    pages or API answers left in browser or proxy caches (they may hold patient data)."""
+
+    # Static files are the one thing worth caching; everything else may carry patient data.
+    CACHEABLE_PREFIXES = ("/static/",)
 
     POLICY = (
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -51,6 +55,8 @@ class SecurityHeadersMiddleware:
         response = self.get_response(request)
         response.setdefault("Content-Security-Policy", self.POLICY)
         response.setdefault("Permissions-Policy", "camera=(), microphone=(self), geolocation=()")
+        if not request.path.startswith(self.CACHEABLE_PREFIXES):
+            response["Cache-Control"] = "no-store"
         return response
 
 

@@ -82,6 +82,15 @@ def test_pages_carry_security_headers(nurse):
     assert response["Referrer-Policy"] == "same-origin"
 
 
+def test_pages_and_api_answers_are_never_cached(nurse, fhir):
+    client = Client()
+    sign_in(client, "nurse1", PASSWORD)
+    assert client.get("/")["Cache-Control"] == "no-store"
+    patient = fhir.create({"resourceType": "Patient", "name": [{"family": "Cache"}]})
+    assert fhir.get(f"/fhir/R4/Patient/{patient['id']}")["Cache-Control"] == "no-store"
+    assert fhir.get("/fhir/R4/Patient?name=cache")["Cache-Control"] == "no-store"
+
+
 def test_deactivating_a_user_ends_every_session_at_once(nurse):
     desk, phone = Client(), Client()
     sign_in(desk, "nurse1", PASSWORD)
