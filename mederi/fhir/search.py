@@ -22,7 +22,7 @@ from django.db import connection
 
 from mederi.core import clock
 from mederi.core.errors import InvalidRequest, Issue, MederiError, NotFound
-from mederi.fhir import indexing, validation
+from mederi.fhir import indexing, validation, values
 from mederi.fhir.models import (
     SearchDate,
     SearchNumber,
@@ -130,7 +130,7 @@ def _db_datetime(value):
 
 def _search_date_range(raw: str):
     # A '+' of a time zone that the client forgot to percent-encode arrives as a space.
-    return indexing.parse_date_range(raw.replace(" ", "+"))
+    return values.parse_date_range(raw.replace(" ", "+"))
 
 
 def _date_condition(prefix: str, raw: str) -> Condition:
@@ -203,7 +203,7 @@ def _number_condition(prefix: str, raw: str) -> Condition:
 
 def _token_condition(value: str, modifier: str | None) -> Condition:
     if modifier == "text":
-        return _like("text", "%", indexing.normalize_string(value), "%")
+        return _like("text", "%", values.normalize_string(value), "%")
     parts = split_escaped(value, "|")
     if len(parts) == 1:
         return "code = %s", [parts[0]]
@@ -237,7 +237,7 @@ def _quantity_condition(value: str) -> Condition:
 def _string_condition(value: str, modifier: str | None) -> Condition:
     if modifier == "exact":
         return "exact = %s", [value]
-    normal = indexing.normalize_string(value)
+    normal = values.normalize_string(value)
     if modifier == "contains":
         return _like("value", "%", normal, "%")
     return _like("value", "", normal, "%")

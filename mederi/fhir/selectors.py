@@ -8,7 +8,7 @@ from django.conf import settings
 
 from mederi.core import clock
 from mederi.core.errors import InvalidRequest, NotFound
-from mederi.fhir import indexing
+from mederi.fhir import values
 from mederi.fhir.models import Resource, ResourceHistory
 from mederi.fhir.rendering import history_bundle_json
 from mederi.fhir.repository import check_resource_type
@@ -16,7 +16,7 @@ from mederi.fhir.repository import check_resource_type
 
 def _instant(name: str, value: str):
     try:
-        return indexing.parse_date_range(value)[0]
+        return values.parse_date_range(value)[0]
     except ValueError as exc:
         raise InvalidRequest.single(f"{name} '{value}' is not a valid instant: {exc}") from exc
 

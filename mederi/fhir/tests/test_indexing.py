@@ -17,12 +17,11 @@ from mederi.fhir.indexing import (
     KINDS,
     SearchParam,
     extract_index_rows,
-    normalize_string,
-    parse_date_range,
     patient_compartment_params,
     search_param,
     search_params_for,
 )
+from mederi.fhir.values import normalize_string, parse_date_range
 
 UTC = timezone.utc
 
