@@ -68,11 +68,12 @@ def cmd_import(args) -> int:
         print(f"error: no such file or directory: {', '.join(missing)}", file=sys.stderr)
         return 2
     files = services.collect_files(paths)
-    total = sum(services.count_entries(f) for f in files)
+    sizes = {path: services.count_entries(path) for path in files}  # read once, for the progress bar
+    total = sum(sizes.values())
     bar = tqdm(total=total, unit="res", disable=args.quiet, file=sys.stderr)
 
     def on_file(path, report):
-        bar.update(services.count_entries(path))
+        bar.update(sizes.get(path, 0))
         if report.error:
             tqdm.write(f"FAILED {path}: {report.error}", file=sys.stderr)
 

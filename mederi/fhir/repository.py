@@ -374,7 +374,7 @@ class Repository:
                  existing_pk: int | None) -> _PendingWrite:
         issues = validation.validate_resource(resource)
         if issues:
-            raise InvalidResource(issues, 400 if method == "POST" else 400)
+            raise InvalidResource(issues, 400)
         moment = clock.now()
         meta = dict(resource.get("meta") or {})
         meta["versionId"] = str(version_id)
