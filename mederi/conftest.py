@@ -21,17 +21,23 @@ def shared_data(*parts: str) -> Path:
 
 
 class FhirClient:
-    """A Django test client that speaks FHIR JSON."""
+    """A Django test client that speaks FHIR JSON, with a bearer token when given one."""
 
-    def __init__(self):
+    def __init__(self, token: str | None = None):
         self.client = Client()
+        self.token = token
+
+    def _headers(self, headers: dict) -> dict:
+        if self.token and "Authorization" not in headers:
+            headers = {**headers, "Authorization": f"Bearer {self.token}"}
+        return headers
 
     def _send(self, method, url, body=None, content_type="application/fhir+json", **headers):
         data = body if isinstance(body, (str, bytes)) or body is None else orjson.dumps(body)
-        return getattr(self.client, method)(url, data=data, content_type=content_type, headers=headers)
+        return getattr(self.client, method)(url, data=data, content_type=content_type, headers=self._headers(headers))
 
     def get(self, url, **headers):
-        return self.client.get(url, headers=headers)
+        return self.client.get(url, headers=self._headers(headers))
 
     def post(self, url, body, **headers):
         return self._send("post", url, body, **headers)
@@ -43,7 +49,7 @@ class FhirClient:
         return self._send("patch", url, body, content_type="application/json-patch+json", **headers)
 
     def delete(self, url, **headers):
-        return self.client.delete(url, headers=headers)
+        return self.client.delete(url, headers=self._headers(headers))
 
     def create(self, resource: dict) -> dict:
         response = self.post(f"/fhir/R4/{resource['resourceType']}", resource)
@@ -78,8 +84,64 @@ def audit_entries_written_at_once(settings):
     settings.MEDERI_AUDIT_BUFFER_SECONDS = 0
 
 
+def test_application(name: str = "Test app", **fields):
+    """An OAuth client registered the way an administrator would (code flow)."""
+    from oauth2_provider.models import Application
+
+    # Public unless asked otherwise: hashing a client secret with Argon2 costs more than most tests.
+    defaults = {"client_type": Application.CLIENT_PUBLIC, "client_secret": "",
+                "authorization_grant_type": Application.GRANT_AUTHORIZATION_CODE,
+                "redirect_uris": "http://127.0.0.1:9/callback", **fields}
+    application, _ = Application.objects.get_or_create(name=name, defaults=defaults)
+    return application
+
+
+def staff_user(username: str, *role_slugs: str, permissions=None):
+    """A staff member with shipped roles, or with a role made of exactly `permissions`.
+
+    API tests sign in with tokens, so the account has no password: hashing one with Argon2
+    for every test would cost more than the test.
+    """
+    from django.contrib.auth import get_user_model
+
+    from mederi.accounts import services
+    from mederi.accounts.models import Profile
+
+    services.ensure_default_roles()
+    user = get_user_model().objects.create(username=username, first_name=username.title())
+    user.set_unusable_password()
+    user.save(update_fields=["password"])
+    Profile.objects.create(user=user, kind=Profile.STAFF, full_name=username.title(), mfa_required=False)
+    roles = list(role_slugs)
+    if permissions is not None:
+        services.create_role(f"only-{username}", f"Only {username}", permissions)
+        roles.append(f"only-{username}")
+    for slug in roles:
+        services.assign_role(user, slug)
+    return user
+
+
+def token_for(user, scope: str = "user/*.cruds", patient_id: str | None = None, application=None) -> str:
+    from mederi.accounts import services
+
+    return services.issue_access_token(user, application or test_application(), scope, patient_id)
+
+
 @pytest.fixture
-def fhir(db):
+def integration_user(db):
+    """A staff account allowed everything: what most API tests act as."""
+    from mederi.accounts.permissions import all_permissions
+
+    return staff_user("integration", permissions=all_permissions())
+
+
+@pytest.fixture
+def fhir(db, integration_user):
+    return FhirClient(token_for(integration_user))
+
+
+@pytest.fixture
+def anonymous_fhir(db):
     return FhirClient()
 
 

@@ -25,10 +25,12 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "js_lib_htmx",
     "axes",
+    "oauth2_provider",
     "mederi.core",
     "mederi.audit",
     "mederi.fhir",
     "mederi.accounts",
+    "mederi.clinical",
     "mederi.web",
 ]
 
@@ -43,6 +45,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "mederi.accounts.middleware.IdleLogoutMiddleware",
     "mederi.accounts.middleware.MfaPendingMiddleware",
+    "mederi.accounts.middleware.BearerTokenMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
@@ -61,6 +64,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "mederi.audit.context_processors.audit",
+                "mederi.accounts.context_processors.accounts",
             ],
         },
     },
@@ -140,6 +144,34 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if HTTPS else None
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+
+# OAuth 2.0 for SMART App Launch 2.0 and Backend Services (django-oauth-toolkit). Access tokens
+# live an hour and are stored only as SHA-256 checksums; refresh tokens rotate and a reused one
+# revokes the family; PKCE with S256 is required of every authorization-code client.
+OAUTH2_PROVIDER = {
+    "PKCE_REQUIRED": True,
+    "ACCESS_TOKEN_EXPIRE_SECONDS": 3600,
+    "REFRESH_TOKEN_EXPIRE_SECONDS": 90 * 24 * 3600,
+    "AUTHORIZATION_CODE_EXPIRE_SECONDS": 60,
+    "ROTATE_REFRESH_TOKEN": True,
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    "REQUEST_APPROVAL_PROMPT": "auto",
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["https", "http"],  # http only makes sense for loopback test apps
+    "SCOPES_BACKEND_CLASS": "mederi.accounts.oauth.SmartScopes",
+    "OAUTH2_VALIDATOR_CLASS": "mederi.accounts.oauth.SmartValidator",
+    "OAUTH2_SERVER_CLASS": "mederi.accounts.oauth.SmartServer",
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+}
+OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
+OAUTH2_PROVIDER_ACCESS_TOKEN_MODEL = "oauth2_provider.AccessToken"
+OAUTH2_PROVIDER_REFRESH_TOKEN_MODEL = "oauth2_provider.RefreshToken"
+OAUTH2_PROVIDER_GRANT_MODEL = "oauth2_provider.Grant"
+OAUTH2_PROVIDER_ID_TOKEN_MODEL = "oauth2_provider.IDToken"
+# Break the glass: emergency access to a restricted record lasts this long.
+MEDERI_EMERGENCY_ACCESS_MINUTES = int(os.environ.get("MEDERI_EMERGENCY_ACCESS_MINUTES", 60))
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},

@@ -81,3 +81,27 @@ class MfaPendingMiddleware:
             if state is not None:
                 return redirect("accounts:mfa_enrol" if state["step"] == mfa.ENROL else "accounts:mfa")
         return self.get_response(request)
+
+
+class BearerTokenMiddleware:
+    """Requests to the FHIR API carry an OAuth bearer token: turn it into the request's Context.
+
+    `request.mederi_context` is the caller's context (anonymous without a token);
+    `request.mederi_token_error` says why a token that was sent is no good.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from mederi.accounts.context import context_for_token
+        from mederi.accounts.signals import remote_addr
+
+        header = request.META.get("HTTP_AUTHORIZATION", "")
+        if header[:7].lower() == "bearer ":
+            context = context_for_token(header[7:].strip(), remote_addr(request))
+            if context is None:
+                request.mederi_token_error = "the access token is unknown, expired or revoked; get a new one"
+            else:
+                request.mederi_context = context
+        return self.get_response(request)

@@ -58,3 +58,75 @@ class MfaDevice(models.Model):
 
     class Meta:
         db_table = "accounts_mfa_device"
+
+
+class ClientProfile(models.Model):
+    """What Mederi keeps about an OAuth client beside django-oauth-toolkit's Application."""
+
+    APP, BACKEND = "app", "backend"
+
+    application = models.OneToOneField("oauth2_provider.Application", on_delete=models.CASCADE,
+                                       related_name="mederi_profile")
+    kind = models.CharField(max_length=16, choices=[(APP, "SMART app (a person signs in)"),
+                                                    (BACKEND, "Backend service (system access)")], default=APP)
+    allowed_scopes = models.TextField(blank=True)  # space-separated; blank = any SMART scope
+    launch_uri = models.URLField(blank=True)  # where an EHR launch sends the browser
+    jwks = models.JSONField(null=True, blank=True)  # registered public keys for private_key_jwt
+    jwks_uri = models.URLField(blank=True)  # or where to fetch them
+
+    class Meta:
+        db_table = "accounts_client_profile"
+
+
+class LaunchContext(models.Model):
+    """The patient an authorisation was given for; it travels from code to tokens to refreshes."""
+
+    grant_code = models.CharField(max_length=255, blank=True, db_index=True)
+    access_token = models.OneToOneField("oauth2_provider.AccessToken", null=True, on_delete=models.CASCADE,
+                                        related_name="launch_context")
+    refresh_token = models.OneToOneField("oauth2_provider.RefreshToken", null=True, on_delete=models.CASCADE,
+                                         related_name="launch_context")
+    patient_id = models.CharField(max_length=64)
+
+    class Meta:
+        db_table = "accounts_launch_context"
+
+
+class EhrLaunch(models.Model):
+    """An app opened from inside Mederi for one patient: the opaque `launch` value it is given."""
+
+    code = models.CharField(max_length=64, unique=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    application = models.ForeignKey("oauth2_provider.Application", on_delete=models.CASCADE)
+    patient_id = models.CharField(max_length=64)
+    expires = models.DateTimeField()
+
+    class Meta:
+        db_table = "accounts_ehr_launch"
+
+
+class UsedAssertion(models.Model):
+    """`jti` values of client assertions already used: each may be presented once."""
+
+    client_id = models.CharField(max_length=100)
+    jti = models.CharField(max_length=255)
+    expires = models.DateTimeField()
+
+    class Meta:
+        db_table = "accounts_used_assertion"
+        constraints = [models.UniqueConstraint(fields=["client_id", "jti"], name="accounts_assertion_once")]
+
+
+class EmergencyAccess(models.Model):
+    """A break-the-glass grant: one user, one restricted patient, a reason, a short time."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="emergency_accesses")
+    patient_id = models.CharField(max_length=64)
+    reason = models.TextField()
+    started = models.DateTimeField()
+    expires = models.DateTimeField()
+    ended = models.DateTimeField(null=True, blank=True)  # ended early by the user
+
+    class Meta:
+        db_table = "accounts_emergency_access"
+        indexes = [models.Index(fields=["user", "expires"], name="accounts_emergency_open")]

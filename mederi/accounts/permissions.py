@@ -12,23 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-GROUP_TYPES: dict[str, frozenset[str]] = {
-    "demographics": frozenset({"Patient", "RelatedPerson", "Person"}),
-    "scheduling": frozenset({"Schedule", "Slot", "Appointment", "AppointmentResponse"}),
-    "insurance": frozenset({"Coverage", "CoverageEligibilityRequest", "CoverageEligibilityResponse",
-                            "EnrollmentRequest", "EnrollmentResponse"}),
-    "financial": frozenset({"Account", "ChargeItem", "ChargeItemDefinition", "Claim", "ClaimResponse",
-                            "ExplanationOfBenefit", "Invoice", "PaymentNotice", "PaymentReconciliation"}),
-    "directory": frozenset({"Organization", "OrganizationAffiliation", "Location", "Practitioner",
-                            "PractitionerRole", "HealthcareService", "Endpoint", "InsurancePlan", "Group"}),
-    "security": frozenset({"AuditEvent", "Provenance"}),
-}
-GROUPS = ("demographics", "clinical", "scheduling", "insurance", "financial", "directory", "security", "definitions")
-ACCESS_BY_INTERACTION = {
-    "read": "read", "vread": "read", "search": "read", "history": "read", "everything": "read",
-    "create": "write", "update": "write", "patch": "write",
-    "delete": "delete",
-}
+from mederi.fhir.access import ACCESS_BY_INTERACTION, GROUP_TYPES, GROUPS, group_of, permission_for  # noqa: F401
 
 ACTIONS = {
     "notes.sign": "Sign clinical notes",
@@ -40,20 +24,6 @@ ACTIONS = {
     "audit.view": "View the audit log and reports",
     "accounts.manage": "Manage users, roles and OAuth apps",
 }
-
-
-def group_of(resource_type: str) -> str:
-    for group, types in GROUP_TYPES.items():
-        if resource_type in types:
-            return group
-    from mederi.fhir import indexing
-
-    return "clinical" if indexing.patient_compartment_params(resource_type) else "definitions"
-
-
-def permission_for(resource_type: str, interaction: str) -> str:
-    """The permission code an interaction on a resource type needs, e.g. `clinical.write`."""
-    return f"{group_of(resource_type)}.{ACCESS_BY_INTERACTION[interaction]}"
 
 
 def all_permissions() -> dict[str, str]:
@@ -96,8 +66,18 @@ DEFAULT_ROLES = (
     RoleDefinition("physician", "Physician / provider", "Charts, orders, prescribes and signs.",
                    frozenset(_CLINICAL_STAFF | {"notes.sign", "orders.sign", "record.break_glass"})),
     RoleDefinition("practice_admin", "Practice administrator", "Runs the practice: staff, roles, directory.",
-                   frozenset(_grant(*GROUPS, access=("read", "write")) | {"accounts.manage", "record.export",
-                                                                          "audit.view"})),
+                   frozenset(_grant(*GROUPS, access=("read", "write"))
+                             | _grant("demographics", "scheduling", "insurance", "directory", "definitions",
+                                      access=("delete",))
+                             | {"accounts.manage", "record.export", "audit.view"})),
     RoleDefinition("auditor", "Auditor", "Reviews the audit log and accounting of disclosures.",
                    frozenset({"audit.view", "demographics.read"})),
+)
+
+# What a patient signed in to the portal (or an app they authorised) may do, always within their
+# own compartment: read their record, and book or cancel their own appointments.
+PATIENT_PERMISSIONS = frozenset(
+    _grant("demographics", "clinical", "scheduling", "insurance", "financial", "directory", "definitions",
+           access=("read",))
+    | {"scheduling.write"}
 )

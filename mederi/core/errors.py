@@ -72,3 +72,9 @@ class PreconditionFailed(MederiError):
 class Forbidden(MederiError):
     def __init__(self, diagnostics: str):
         super().__init__([Issue(diagnostics, code="forbidden")], 403)
+
+
+class Unauthenticated(MederiError):
+    def __init__(self, diagnostics: str = "sign in first: send an OAuth bearer token "
+                 "(see .well-known/smart-configuration)"):
+        super().__init__([Issue(diagnostics, code="login")], 401)

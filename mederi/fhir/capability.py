@@ -35,12 +35,27 @@ def _resources() -> list[dict]:
             "searchParam": params,
             "operation": [{"name": "validate", "definition": "http://hl7.org/fhir/OperationDefinition/Resource-validate"}],
         }
+        if resource_type == "AuditEvent":
+            entry = _audit_event_entry()
         if resource_type == "Patient":
             entry["operation"].append(
                 {"name": "everything", "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything"}
             )
         resources.append(entry)
     return resources
+
+
+def _audit_event_entry() -> dict:
+    """AuditEvents are the audit log seen through FHIR: read and search only (mederi.audit.fhir_views)."""
+    from mederi.audit.fhir_views import SEARCH_PARAM_DOCS, SEARCH_PARAMS
+
+    return {
+        "type": "AuditEvent",
+        "documentation": "The audit log, read-only; needs the audit.view permission",
+        "interaction": [{"code": "read"}, {"code": "search-type"}],
+        "searchParam": [{"name": name, "type": kind, "documentation": SEARCH_PARAM_DOCS[name]}
+                        for name, kind in SEARCH_PARAMS.items()],
+    }
 
 
 def capability_statement(base_url: str) -> dict:

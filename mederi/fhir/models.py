@@ -159,6 +159,7 @@ class SearchSnapshot(models.Model):
     query = models.TextField()  # the normalised query string the snapshot answers
     ids = models.TextField()  # JSON list of Resource primary keys, in result order
     total = models.PositiveIntegerField()
+    owner = models.CharField(max_length=200, blank=True)  # whose search it was: only they may page it
 
     class Meta:
         db_table = "fhir_search_snapshot"

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db.models import Q
 
 from mederi.core.errors import InvalidRequest, Issue, operation_outcome
-from mederi.fhir import indexing, validation
+from mederi.fhir import access, indexing, validation
 from mederi.fhir.models import Resource, SearchReference
 from mederi.fhir.rendering import searchset_bundle_json
 from mederi.fhir.search import SearchRequest, SearchResult, _load, _save_snapshot
@@ -24,13 +24,14 @@ def _compartment_filter() -> Q:
 
 def patient_everything(repository, patient_id: str, params, base_url: str) -> str:
     """The patient, every resource in their compartment, and the resources those refer to."""
-    patient = repository.read("Patient", patient_id)
+    patient = repository.read("Patient", patient_id, interaction="everything")
+    context = repository.context
     if params.get("_snapshot"):
         request = SearchRequest("Patient", [], _page_size(params), _whole_number("_offset", params.get("_offset"), 0))
         request.snapshot = params["_snapshot"]
         from mederi.fhir.search import _Compiler, _page_from_snapshot
 
-        result = _page_from_snapshot(request, _Compiler(base_url, True))
+        result = _page_from_snapshot(request, _Compiler(base_url, True, context))
         return searchset_bundle_json(result, base_url, "Patient", f"Patient/{patient_id}/$everything")
     types = [t for t in params.get("_type", "").split(",") if t]
     for name in types:
@@ -52,11 +53,14 @@ def patient_everything(repository, patient_id: str, params, base_url: str) -> st
     if types:
         type_of = dict(Resource.objects.filter(pk__in=ordered).values_list("pk", "resource_type"))
         ordered = [pk for pk in ordered if type_of.get(pk) in types]
+    if not context.is_system:  # a front desk's $everything holds no clinical notes; no restricted records
+        visible = access.visible_pks(context, ordered, "everything")
+        ordered = [pk for pk in ordered if pk in visible]
     count = _page_size(params)
     request = SearchRequest("Patient", [], count or len(ordered) or 1)
     snapshot = None
     if count and len(ordered) > count:
-        snapshot = _save_snapshot(request, ordered, len(ordered))
+        snapshot = _save_snapshot(request, ordered, len(ordered), context)
         ordered_page = ordered[:count]
     else:
         ordered_page = ordered

@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 from django.db import IntegrityError, connection, transaction
 
 from mederi.audit import services as audit
-from mederi.core import clock
+from mederi.core import clock, epoch
 from mederi.core.context import Context
 from mederi.core.errors import (
     Conflict,
@@ -28,7 +28,7 @@ from mederi.core.errors import (
     NotFound,
     PreconditionFailed,
 )
-from mederi.fhir import indexing, jsonio, validation
+from mederi.fhir import access, indexing, jsonio, validation
 from mederi.fhir.jsonpatch import apply_patch
 from mederi.fhir.models import (
     Resource,
@@ -186,6 +186,8 @@ class _UnitOfWork:
             write.stored = StoredResource(pk, *_fields_after_pk(write.stored))
             now_rows.append(write)
         self._replace_index_rows(now_rows, replaced_pks)
+        if _changes_restrictions(now_rows):
+            epoch.bump()
         if self.context is not None:
             audit.record_writes(self.context, [_audit_item(w) for w in now_rows])
         stored = [w.stored for w in now_rows]
@@ -209,6 +211,22 @@ class _UnitOfWork:
                 for values in write.index_rows.get(kind, ()):
                     rows.append(head + (adapt(values) if adapt else values))
             _insert_rows(model._meta.db_table, ("resource_id", "resource_type", "param") + columns, rows)
+
+
+def _changes_restrictions(writes: list[_PendingWrite]) -> bool:
+    """A Patient gained or lost a restricted label: cached access decisions must be redone."""
+    restricted = None
+    for write in writes:
+        s = write.stored
+        if s.resource_type != "Patient":
+            continue
+        if not s.deleted and "security" in s.content and access.is_restricted_label(jsonio.loads(s.content)):
+            return True
+        if restricted is None:
+            restricted = access.restricted_patients()
+        if s.logical_id in restricted:
+            return True
+    return False
 
 
 def _audit_item(write: _PendingWrite) -> tuple[str, str, str | None]:
@@ -324,17 +342,28 @@ class Repository:
         return Resource(pk=pk, resource_type=resource_type, logical_id=logical_id, version_id=version_id,
                         last_updated=_datetime_from_db(last_updated), deleted=bool(deleted), content=content)
 
-    def read(self, resource_type: str, logical_id: str) -> StoredResource:
+    def read(self, resource_type: str, logical_id: str, interaction: str = "read") -> StoredResource:
         check_resource_type(resource_type)
+        access.require(self.context, resource_type, interaction)
         row = self._current_row(resource_type, logical_id)
         if row is None:
             raise NotFound(f"{resource_type}/{logical_id} does not exist")
         if row.deleted:
             raise Gone(f"{resource_type}/{logical_id} was deleted")
+        access.require_instance(self.context, row.pk, resource_type, logical_id, interaction)
         return _row_to_stored(row)
 
-    def vread(self, resource_type: str, logical_id: str, version_id: str) -> StoredResource:
+    def require_instance(self, resource_type: str, logical_id: str, interaction: str) -> None:
+        """The caller may `interaction` this resource (type and compartment); 404 if it never existed."""
         check_resource_type(resource_type)
+        access.require(self.context, resource_type, interaction)
+        row = self._current_row(resource_type, logical_id)
+        if row is None:
+            raise NotFound(f"{resource_type}/{logical_id} does not exist")
+        access.require_instance(self.context, row.pk, resource_type, logical_id, interaction)
+
+    def vread(self, resource_type: str, logical_id: str, version_id: str) -> StoredResource:
+        self.require_instance(resource_type, logical_id, "vread")
         if not str(version_id).isdigit():
             raise NotFound(f"'{version_id}' is not a version of {resource_type}/{logical_id}")
         row = ResourceHistory.objects.filter(
@@ -357,7 +386,7 @@ class Repository:
         """Resources matching a conditional URL's query part (`identifier=a|b`), unpaged."""
         from mederi.fhir.search import match_query
 
-        return match_query(resource_type, query)
+        return match_query(resource_type, query, self.context)
 
     # -- writes ------------------------------------------------------------------------------
 
@@ -404,6 +433,7 @@ class Repository:
                ) -> WriteOutcome:
         self._check_body(resource)
         resource_type = resource["resourceType"]
+        access.require(self.context, resource_type, "create")
         if if_none_exist:
             matches = self.find_ids(resource_type, if_none_exist)
             if len(matches) > 1:
@@ -414,12 +444,15 @@ class Repository:
                 return WriteOutcome(matches[0], 200)
         new_id = logical_id or str(uuid.uuid4())
         write = self._prepare(resource, resource_type, new_id, 1, "POST", None)
+        access.require_new_content(self.context, resource_type, new_id, write.index_rows)
         return WriteOutcome(self._stage(write), 201)
 
     def update(self, resource_type: str, logical_id: str, resource: dict, *, if_match: int | None = None,
                method: str = "PUT") -> WriteOutcome:
         check_resource_type(resource_type)
         check_logical_id(logical_id)
+        interaction = "patch" if method == "PATCH" else "update"
+        access.require(self.context, resource_type, interaction)
         self._check_body(resource, resource_type)
         if resource.get("id") is None:
             raise InvalidResource.single("an update needs the resource id in the body", code="required",
@@ -430,6 +463,8 @@ class Repository:
                 expression=f"{resource_type}.id",
             )
         row = self._current_row(resource_type, logical_id)
+        if row is not None and not row.deleted:
+            access.require_instance(self.context, row.pk, resource_type, logical_id, interaction)
         if if_match is not None:
             current = row.version_id if row is not None and not row.deleted else None
             if current != if_match:
@@ -445,10 +480,12 @@ class Repository:
                 return WriteOutcome(_row_to_stored(row), 200)
         version = row.version_id + 1 if row is not None else 1
         write = self._prepare(resource, resource_type, logical_id, version, method, row.pk if row else None)
+        access.require_new_content(self.context, resource_type, logical_id, write.index_rows)
         return WriteOutcome(self._stage(write), 201 if row is None or row.deleted else 200)
 
     def conditional_update(self, resource_type: str, query: str, resource: dict) -> WriteOutcome:
         check_resource_type(resource_type)
+        access.require(self.context, resource_type, "update")
         self._check_body(resource, resource_type)
         matches = self.find_ids(resource_type, query)
         if len(matches) > 1:
@@ -467,7 +504,7 @@ class Repository:
 
     def patch(self, resource_type: str, logical_id: str, operations, *, if_match: int | None = None
               ) -> WriteOutcome:
-        current = self.read(resource_type, logical_id)
+        current = self.read(resource_type, logical_id, interaction="patch")
         if if_match is not None and current.version_id != if_match:
             raise PreconditionFailed(
                 f"{resource_type}/{logical_id} is at version {current.version_id}, not {if_match}"
@@ -480,9 +517,11 @@ class Repository:
     def delete(self, resource_type: str, logical_id: str) -> WriteOutcome | None:
         """Mark the resource deleted (a new, empty version); later reads answer 410."""
         check_resource_type(resource_type)
+        access.require(self.context, resource_type, "delete")
         row = self._current_row(resource_type, logical_id)
         if row is None or row.deleted:
             return None
+        access.require_instance(self.context, row.pk, resource_type, logical_id, "delete")
         moment = clock.now()
         stored = StoredResource(None, resource_type, logical_id, row.version_id + 1, moment, True, row.content)
         return WriteOutcome(self._stage(_PendingWrite(row.pk, stored, "DELETE", {})), 204)

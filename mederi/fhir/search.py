@@ -21,8 +21,9 @@ from django.conf import settings
 from django.db import connection
 
 from mederi.core import clock
+from mederi.core.context import Context
 from mederi.core.errors import InvalidRequest, Issue, MederiError, NotFound
-from mederi.fhir import indexing, validation, values
+from mederi.fhir import access, indexing, validation, values
 from mederi.fhir.models import (
     SearchDate,
     SearchNumber,
@@ -335,6 +336,7 @@ def _all_of(clauses: list) -> Condition:
 class _Compiler:
     base_url: str
     strict: bool
+    context: Context = field(default_factory=Context.system)
     warnings: list[Issue] = field(default_factory=list)
     aliases: int = 0
 
@@ -425,6 +427,10 @@ class _Compiler:
         candidates = [t for t in targets if inner_name in ("_id", "_lastUpdated") or indexing.search_param(t, inner_name)]
         if not candidates:
             raise _error(f"no target of '{param.code}' has a search parameter '{inner_name}'")
+        if modifier:  # a chain searches its targets: the caller must be allowed to search them
+            access.require(self.context, modifier, "search")
+        else:
+            candidates = [t for t in candidates if access.allows(self.context, t, "search")]
         rows_sql, rows_params = _index_rows(resource_type, param.code)
         to_targets = []
         for target in candidates:
@@ -454,6 +460,7 @@ class _Compiler:
         ref = indexing.search_param(other_type, ref_param)
         if ref is None or ref.type != "reference":
             raise _error(f"'{ref_param}' is not a reference parameter of {other_type}")
+        access.require(self.context, other_type, "search")
         inner = self.new_alias()
         clause = self.clause(other_type, inner_name, value, inner)
         inner_sql, inner_params = _resource_where(inner, other_type, [clause] if clause is not None else [])
@@ -581,6 +588,9 @@ class _Query:
 
 def build_query(request: SearchRequest, compiler: _Compiler) -> _Query:
     where, params = compiler.where(request.resource_type, request.filters)
+    visible = access.visibility(compiler.context, request.resource_type)
+    if visible is not None:  # before the query runs: totals and pages count only what the caller may see
+        where, params = f"{where} AND ({visible[0]})", [*params, *visible[1]]
     order, order_params = [], []
     for key in request.sort:
         sql, values = _sort_expression(request.resource_type, key)
@@ -638,8 +648,13 @@ def run_search(repository, resource_type: str | None, items, *, base_url: str = 
                ) -> SearchResult:
     if resource_type is not None and not validation.is_resource_type(resource_type):
         raise NotFound(f"'{resource_type}' is not a FHIR R4 resource type")
+    context = repository.context
+    if resource_type is not None:
+        access.require(context, resource_type, "search")
+    elif not context.authenticated:
+        access.require(context, "Patient", "search")  # the 401 of an anonymous caller
     request = parse_request(resource_type, list(items))
-    compiler = _Compiler(base_url, strict)
+    compiler = _Compiler(base_url, strict, context)
     if request.snapshot:
         return _page_from_snapshot(request, compiler)
     query = build_query(request, compiler)
@@ -656,14 +671,18 @@ def run_search(repository, resource_type: str | None, items, *, base_url: str = 
     else:
         ids = query.ids(SNAPSHOT_LIMIT)
         total = len(ids) if len(ids) < SNAPSHOT_LIMIT else query.count()
-        snapshot = _save_snapshot(request, ids, total)
+        snapshot = _save_snapshot(request, ids, total, context)
     matches = rows[request.offset : request.offset + request.count]
-    included = _includes(request, matches)
+    included = access.only_visible(context, _includes(request, matches))
     return SearchResult(request, matches, included, total if request.total != "none" else None, snapshot,
                         compiler.warnings)
 
 
-def _save_snapshot(request: SearchRequest, ids: list[int], total: int) -> str:
+def snapshot_owner(context: Context) -> str:
+    return "system" if context.is_system else f"{context.user_id}|{context.client_id}|{context.patient_id}"
+
+
+def _save_snapshot(request: SearchRequest, ids: list[int], total: int, context: Context) -> str:
     key = str(uuid.uuid4())
     SearchSnapshot.objects.filter(created__lt=clock.now() - SNAPSHOT_LIFETIME).delete()
     SearchSnapshot.objects.create(
@@ -673,21 +692,24 @@ def _save_snapshot(request: SearchRequest, ids: list[int], total: int) -> str:
         query=urlencode(request.filters),
         ids=orjson.dumps(ids).decode(),
         total=total,
+        owner=snapshot_owner(context),
     )
     return key
 
 
 def _page_from_snapshot(request: SearchRequest, compiler: _Compiler) -> SearchResult:
     snapshot = SearchSnapshot.objects.filter(key=request.snapshot).first()
-    if snapshot is None or snapshot.created < clock.now() - SNAPSHOT_LIFETIME:
+    if snapshot is None or snapshot.created < clock.now() - SNAPSHOT_LIFETIME \
+            or snapshot.owner != snapshot_owner(compiler.context):
         raise NotFound("these search results have expired; run the search again")
     if snapshot.resource_type != (request.resource_type or ""):
         raise _error("this paging link belongs to a search of another resource type")
     request.filters = parse_qsl(snapshot.query, keep_blank_values=True)
     ids = orjson.loads(snapshot.ids)
-    matches = _load(ids[request.offset : request.offset + request.count])
-    return SearchResult(request, matches, _includes(request, matches), snapshot.total, snapshot.key,
-                        compiler.warnings)
+    # Access may have narrowed since the first page: each page is checked again.
+    matches = access.only_visible(compiler.context, _load(ids[request.offset : request.offset + request.count]))
+    included = access.only_visible(compiler.context, _includes(request, matches))
+    return SearchResult(request, matches, included, snapshot.total, snapshot.key, compiler.warnings)
 
 
 def _parse_include(spec: str, reverse: bool) -> tuple[str, str, str | None, bool]:
@@ -769,10 +791,10 @@ def _revinclude_step(frontier: list, source: str, code: str) -> list:
     )
 
 
-def match_query(resource_type: str, query: str) -> list:
+def match_query(resource_type: str, query: str, context: Context) -> list:
     """Up to two resources matching a conditional request's query: enough to tell 0, 1 or many."""
     items = parse_qsl(query.lstrip("?"), keep_blank_values=True)
     if not items:
         raise _error(f"the condition '{query}' has no search parameters")
     request = parse_request(resource_type, items)
-    return build_query(request, _Compiler("", strict=True)).rows(2)
+    return build_query(request, _Compiler("", True, context)).rows(2)

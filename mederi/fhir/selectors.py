@@ -7,11 +7,12 @@ from urllib.parse import urlencode
 from django.conf import settings
 
 from mederi.core import clock
-from mederi.core.errors import InvalidRequest, NotFound
-from mederi.fhir import values
+from mederi.core.context import Context
+from mederi.core.errors import InvalidRequest
+from mederi.fhir import access, values
 from mederi.fhir.models import Resource, ResourceHistory
 from mederi.fhir.rendering import history_bundle_json
-from mederi.fhir.repository import check_resource_type
+from mederi.fhir.repository import Repository, check_resource_type
 
 
 def _instant(name: str, value: str):
@@ -29,7 +30,7 @@ def _whole_number(name: str, value: str, default: int) -> int:
     return int(value)
 
 
-def history_page(resource_type: str | None, logical_id: str | None, params, base_url: str) -> str:
+def history_page(context: Context, resource_type: str | None, logical_id: str | None, params, base_url: str) -> str:
     """One page of the history of a resource, a type, or the whole server, newest first.
 
     Paging links carry `_before`, the moment of the first page, so versions written while a
@@ -39,13 +40,21 @@ def history_page(resource_type: str | None, logical_id: str | None, params, base
     path = "_history"
     if resource_type:
         check_resource_type(resource_type)
+        access.require(context, resource_type, "history")
         versions = versions.filter(resource_type=resource_type)
         path = f"{resource_type}/_history"
+    elif not context.authenticated:
+        access.require(context, "Patient", "history")
     if logical_id:
-        if not Resource.objects.filter(resource_type=resource_type, logical_id=logical_id).exists():
-            raise NotFound(f"{resource_type}/{logical_id} does not exist")
+        Repository(context).require_instance(resource_type, logical_id, "history")
         versions = versions.filter(logical_id=logical_id)
         path = f"{resource_type}/{logical_id}/_history"
+    else:
+        visible = access.visibility(context, resource_type, "r", "history")
+        if visible is not None:  # versions of the resources the caller may see now
+            versions = versions.extra(where=[
+                "EXISTS (SELECT 1 FROM fhir_resource r WHERE r.resource_type = fhir_resource_history.resource_type"
+                f" AND r.logical_id = fhir_resource_history.logical_id AND {visible[0]})"], params=visible[1])
     count = min(_whole_number("_count", params.get("_count"), settings.FHIR_DEFAULT_PAGE_SIZE),
                 settings.FHIR_MAX_PAGE_SIZE)
     offset = _whole_number("_offset", params.get("_offset"), 0)

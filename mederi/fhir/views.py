@@ -13,7 +13,7 @@ from django.views.decorators.csrf import csrf_exempt
 from mederi.audit import services as audit
 from mederi.core import clock
 from mederi.core.context import Context
-from mederi.core.errors import InvalidRequest, Issue, MederiError, operation_outcome
+from mederi.core.errors import InvalidRequest, Issue, MederiError, Unauthenticated, operation_outcome
 from mederi.fhir import capability, jsonio, operations, selectors
 from mederi.fhir.bundles import BundleProcessor
 from mederi.fhir.rendering import searchset_bundle_json
@@ -39,7 +39,11 @@ def fhir_response(body, status: int = 200, headers: dict | None = None) -> HttpR
 
 
 def error_response(error: MederiError) -> HttpResponse:
-    return fhir_response(operation_outcome(error.issues), error.status)
+    response = fhir_response(operation_outcome(error.issues), error.status)
+    if error.status == 401:
+        detail = ', error="invalid_token"' if any("expired or revoked" in i.diagnostics for i in error.issues) else ""
+        response["WWW-Authenticate"] = f'Bearer realm="mederi"{detail}'
+    return response
 
 
 def base_url(request) -> str:
@@ -47,7 +51,20 @@ def base_url(request) -> str:
 
 
 def request_context(request) -> Context:
-    return Context(remote_addr=request.META.get("REMOTE_ADDR"))
+    """The caller, as the accounts app found them from the bearer token; anonymous otherwise."""
+    context = getattr(request, "mederi_context", None)
+    if context is not None:
+        return context
+    return Context(remote_addr=request.META.get("REMOTE_ADDR"), user_name="anonymous")
+
+
+def require_token(request) -> None:
+    """401 unless the request came with a valid bearer token."""
+    error = getattr(request, "mederi_token_error", None)
+    if error:
+        raise Unauthenticated(error)
+    if getattr(request, "mederi_context", None) is None:
+        raise Unauthenticated()
 
 
 def _wants_xml(request) -> bool:
@@ -129,8 +146,11 @@ def _strict(request) -> bool:
     return _prefer(request, "handling") != "lenient"
 
 
-def fhir_endpoint(handler):
-    """Common handling: JSON only, OperationOutcome for every error, no CSRF (token auth)."""
+def fhir_endpoint(handler=None, *, public: bool = False):
+    """Common handling: JSON only, a bearer token (unless `public`), OperationOutcome for every
+    error, no CSRF (token auth)."""
+    if handler is None:
+        return lambda h: fhir_endpoint(h, public=public)
 
     @csrf_exempt
     def view(request, *args, **kwargs):
@@ -139,6 +159,8 @@ def fhir_endpoint(handler):
                 "this server speaks FHIR JSON only; ask for application/fhir+json", code="not-supported", status=406
             ))
         try:
+            if not public:
+                require_token(request)
             return handler(request, *args, **kwargs)
         except MederiError as error:
             _audit_failure(request, handler.__name__, kwargs, error.status, [i.code for i in error.issues])
@@ -331,7 +353,7 @@ def system(request):
     return _not_allowed(request, "GET, POST")
 
 
-@fhir_endpoint
+@fhir_endpoint(public=True)
 def metadata(request):
     return fhir_response(capability.capability_statement(base_url(request)))
 
@@ -443,7 +465,7 @@ def vread(request, resource_type, logical_id, version_id):
 def history(request, resource_type=None, logical_id=None):
     if request.method != "GET":
         return _not_allowed(request, "GET")
-    page = selectors.history_page(resource_type, logical_id, request.GET, base_url(request))
+    page = selectors.history_page(request_context(request), resource_type, logical_id, request.GET, base_url(request))
     _audit_bundle_text(request, "history", page, patient_id=logical_id if resource_type == "Patient" else None,
                        resource_type=resource_type)
     return fhir_response(page)
@@ -466,7 +488,7 @@ def validate(request, resource_type, logical_id=None):
     return fhir_response(operations.validate(resource_type, _json_body(request), logical_id))
 
 
-@fhir_endpoint
+@fhir_endpoint(public=True)
 def unknown_path(request, rest):
     raise MederiError.single(
         f"'{rest}' is not a FHIR endpoint of this server (ids are 1-64 letters, digits, '-' or '.'); "

@@ -40,7 +40,7 @@ def test_create_is_logged_with_the_new_id(fhir):
     assert (entry.action, entry.outcome) == ("create", "success")
     assert entry.references == [f"Patient/{created['id']}"]
     assert entry.patient_id == created["id"]
-    assert (entry.actor_name, entry.remote_addr) == ("anonymous", "127.0.0.1")
+    assert (entry.actor_name, entry.remote_addr) == ("integration", "127.0.0.1")
 
 
 def test_create_of_a_patients_resource_names_the_patient(chart):
@@ -95,7 +95,8 @@ def test_search_for_one_patient_names_the_patient(chart):
 
 def test_post_search_logs_its_form_parameters(chart):
     mark = last_id()
-    response = chart.client.post("/fhir/R4/Patient/_search", {"family": "moreno", "given": "ana"})
+    response = chart.client.post("/fhir/R4/Patient/_search", {"family": "moreno", "given": "ana"},
+                                 headers={"Authorization": f"Bearer {chart.token}"})
     assert response.json()["total"] == 1
     entry = one(mark)
     assert entry.action == "search"
@@ -355,7 +356,7 @@ def test_audit_event_content(chart):
     assert event["type"]["code"] == "rest"
     assert event["subtype"] == [{"system": "http://hl7.org/fhir/restful-interaction", "code": "search"}]
     assert (event["action"], event["outcome"]) == ("E", "0")
-    assert event["agent"][0]["who"] == {"display": "anonymous"}
+    assert event["agent"][0]["who"]["display"] == "integration"
     assert event["agent"][0]["requestor"] is True
     assert event["source"]["observer"] == {"display": "Mederi"}
     whats = [e["what"]["reference"] for e in event["entity"] if "what" in e]

@@ -129,7 +129,8 @@ def test_deactivation_is_logged_with_the_sessions_it_ended(nurse):
     assert services.deactivate_user(nurse) == 2
     entry = only(mark)
     assert entry.action == "role-change"
-    assert json.loads(entry.detail) == {"user": "nurse1", "deactivated": True, "sessions_ended": 2}
+    assert json.loads(entry.detail) == {"user": "nurse1", "deactivated": True, "sessions_ended": 2,
+                                        "tokens_revoked": 0, "refresh_tokens_revoked": 0}
     assert selectors.verify_chain().ok
 
 

@@ -20,27 +20,35 @@ from fhirpy import SyncFHIRClient
 from fhirpy.base.exceptions import OperationOutcome as FhirpyOutcome
 from fhirpy.base.exceptions import ResourceNotFound
 
+from mederi.conftest import token_for
+
 pytestmark = pytest.mark.django_db(transaction=True)
+
+# The bearer token of the test's API user, for the plain `requests` calls below.
+AUTH: dict[str, str] = {}
 
 
 @pytest.fixture
-def api_base(live_server) -> str:
+def api_base(live_server, integration_user) -> str:
+    AUTH["Authorization"] = f"Bearer {token_for(integration_user)}"
     return f"{live_server.url}/fhir/R4"
 
 
 @pytest.fixture
 def smart(api_base):
-    return smart_client.FHIRClient(settings={"app_id": "test", "api_base": api_base})
+    client = smart_client.FHIRClient(settings={"app_id": "test", "api_base": api_base})
+    client.server.session.headers.update(AUTH)
+    return client
 
 
 @pytest.fixture
 def fhirpy_client(api_base):
-    return SyncFHIRClient(api_base, extra_headers={"Accept": "application/fhir+json"})
+    return SyncFHIRClient(api_base, authorization=AUTH["Authorization"], extra_headers={"Accept": "application/fhir+json"})
 
 
 def post(api_base: str, resource: dict) -> dict:
     response = requests.post(f"{api_base}/{resource['resourceType']}", json=resource,
-                             headers={"Content-Type": "application/fhir+json"}, timeout=30)
+                             headers={"Content-Type": "application/fhir+json", **AUTH}, timeout=30)
     assert response.status_code == 201, response.text
     return response.json()
 
@@ -133,7 +141,8 @@ def test_fhirpy_creates_reads_and_searches(fhirpy_client):
     found = fhirpy_client.resources("Patient").search(family="Pyfamily").fetch()
     assert [p.id for p in found] == [created.id]
     # fhirpy's count() adds `_totalMethod`, which this server refuses unless told to be lenient
-    lenient = SyncFHIRClient(fhirpy_client.url, extra_headers={"Prefer": "handling=lenient"})
+    lenient = SyncFHIRClient(fhirpy_client.url, authorization=AUTH["Authorization"],
+                             extra_headers={"Prefer": "handling=lenient"})
     assert lenient.resources("Patient").search(family="Pyfamily").count() == 1
     assert fhirpy_client.resources("Patient").search(family="Nobody").fetch() == []
 

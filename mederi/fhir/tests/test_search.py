@@ -511,14 +511,15 @@ def test_meta_parameters_and_last_updated_round_trip(fhir):
     tagged = put(fhir, patient("tg", meta={
         "tag": [{"system": "urn:tags", "code": "vip"}],
         "profile": ["http://hl7.org/fhir/us/core/StructureDefinition/us-core-patient"],
-        "security": [{"system": "http://terminology.hl7.org/CodeSystem/v3-Confidentiality", "code": "R"}],
+        # N (normal): R and V would make this a restricted record, hidden without emergency access.
+        "security": [{"system": "http://terminology.hl7.org/CodeSystem/v3-Confidentiality", "code": "N"}],
     }))
     put(fhir, patient("plain"))
     assert found(fhir, "Patient", _tag="urn:tags|vip") == {"tg"}
     assert found(fhir, "Patient", _tag="vip") == {"tg"}
     assert found(fhir, "Patient", **{"_tag:not": "vip"}) == {"plain"}
     assert found(fhir, "Patient", _profile="http://hl7.org/fhir/us/core/StructureDefinition/us-core-patient") == {"tg"}
-    assert found(fhir, "Patient", _security="R") == {"tg"}
+    assert found(fhir, "Patient", _security="N") == {"tg"}
     # The lastUpdated a client reads back finds the resource again, and bounds it exactly.
     stamp = tagged["meta"]["lastUpdated"]
     assert "tg" in found(fhir, "Patient", _lastUpdated=stamp)

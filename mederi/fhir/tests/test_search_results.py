@@ -244,14 +244,14 @@ def test_summary_count_elements_and_total(fhir, named):
 def test_post_search_with_form_body(fhir, named):
     response = fhir.client.post(
         f"{BASE}/Patient/_search", data=urlencode([("name", "peter"), ("address-city", "zu")]),
-        content_type="application/x-www-form-urlencoded",
+        content_type="application/x-www-form-urlencoded", headers={"Authorization": f"Bearer {fhir.token}"},
     )
     assert response.status_code == 200, response.content
     assert {r["id"] for r in entries(response.json())} == {"mu", "sc"}
     # Parameters in the URL and the body are combined.
     response = fhir.client.post(
         f"{BASE}/Patient/_search?family=schmidt", data="name=peter",
-        content_type="application/x-www-form-urlencoded",
+        content_type="application/x-www-form-urlencoded", headers={"Authorization": f"Bearer {fhir.token}"},
     )
     assert {r["id"] for r in entries(response.json())} == {"sc"}
 
