@@ -155,7 +155,7 @@ OAUTH2_PROVIDER = {
     "AUTHORIZATION_CODE_EXPIRE_SECONDS": 60,
     "ROTATE_REFRESH_TOKEN": True,
     "REFRESH_TOKEN_REUSE_PROTECTION": True,
-    "REQUEST_APPROVAL_PROMPT": "auto",
+    "REQUEST_APPROVAL_PROMPT": "force",  # the consent page is where the patient is chosen
     "ALLOWED_REDIRECT_URI_SCHEMES": ["https", "http"],  # http only makes sense for loopback test apps
     "SCOPES_BACKEND_CLASS": "mederi.accounts.oauth.SmartScopes",
     "OAUTH2_VALIDATOR_CLASS": "mederi.accounts.oauth.SmartValidator",

@@ -71,9 +71,29 @@ def on_locked_out(sender, request=None, username=None, ip_address=None, **kwargs
         setattr(request, _AUDITED, True)
 
 
+def on_token_gone(sender, **kwargs):
+    """A deleted (revoked) access token stops working on the very next request."""
+    from mederi.core import epoch
+
+    epoch.bump()
+
+
+def on_user_saved(sender, instance, update_fields=None, **kwargs):
+    """Deactivating an account, however it is done, ends what cached access it had."""
+    if update_fields is None or "is_active" in update_fields:
+        from mederi.core import epoch
+
+        epoch.bump()
+
+
 def connect() -> None:
     from axes.signals import user_locked_out
-    from django.contrib.auth import signals
+    from django.contrib.auth import get_user_model, signals
+    from django.db.models.signals import post_delete, post_save
+    from oauth2_provider.models import AccessToken
+
+    post_delete.connect(on_token_gone, sender=AccessToken, dispatch_uid="mederi-token-gone")
+    post_save.connect(on_user_saved, sender=get_user_model(), dispatch_uid="mederi-user-saved")
 
     signals.user_logged_in.connect(on_logged_in, dispatch_uid="mederi-audit-login")
     signals.user_logged_out.connect(on_logged_out, dispatch_uid="mederi-audit-logout")

@@ -210,7 +210,9 @@ def _in_compartment(alias: str, resource_type: str | None, patient_ids: list[str
                       f"AND x.param IN ({_placeholders(params)}) AND x.target_type = 'Patient' "
                       f"AND x.target_id IN ({marks}))")
         if resource_type == "Patient":
-            return (f"({own} OR {member})" if member else own), [*patient_ids, *params, *patient_ids]
+            if not member:
+                return own, list(patient_ids)
+            return f"({own} OR {member})", [*patient_ids, *params, *patient_ids]
         return (member or "1 = 0"), ([*params, *patient_ids] if member else [])
     pairs, values = [], []
     for rtype in validation.RESOURCE_TYPES:
