@@ -167,7 +167,15 @@ def cmd_check(args) -> int:
     for problem in problems:
         print(f"PROBLEM: {problem}")
     print("record check: " + ("ok" if not problems else f"{len(problems)} problems"))
-    return 1 if problems else 0
+    from mederi.clinical.selectors import signature_count, verify_signatures
+
+    signed, broken = signature_count(), verify_signatures()
+    for problem in broken:
+        print(f"PROBLEM: {problem}")
+    noun = "document" if signed == 1 else "documents"
+    print(f"signature check: {signed} signed {noun} verified" if not broken
+          else f"signature check: {len(broken)} of {signed} signed {noun} failed verification")
+    return 1 if problems or broken else 0
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,6 +1,17 @@
-from django.urls import include, path
+from django.urls import include, path, re_path
+
+from mederi.accounts import smart_views
+from mederi.audit import fhir_views as audit_fhir
 
 urlpatterns = [
+    # The audit log as read-only AuditEvents, ahead of the record's generic routes.
+    path("fhir/R4/AuditEvent", audit_fhir.audit_events, name="fhir-audit-events"),
+    # Ids only: `AuditEvent/$validate` still reaches the record's operation.
+    re_path(r"^fhir/R4/AuditEvent/(?P<entry_id>_search|[A-Za-z0-9\-.]{1,64})$", audit_fhir.audit_event,
+            name="fhir-audit-event"),
+    path("fhir/R4/.well-known/smart-configuration", smart_views.smart_configuration, name="smart-configuration"),
+    path(".well-known/smart-configuration", smart_views.smart_configuration),
+    path("oauth/", include("mederi.accounts.oauth_urls")),
     path("fhir/R4/", include("mederi.fhir.urls")),
     path("accounts/", include("mederi.accounts.urls")),
     path("audit/", include("mederi.audit.urls")),

@@ -7,6 +7,8 @@ import ipaddress
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 
+from django.db.models import Q
+
 from mederi.audit.chain import GENESIS, HASHED_FIELDS, entry_hash, iso_utc
 from mederi.audit.models import AuditEntry
 
@@ -139,6 +141,8 @@ _OTHER = {  # action -> (DICOM event type, display, subtype or None)
     "password-change": ("110113", "Security Alert", ("110137", "User security Attributes Changed")),
     "role-change": ("110113", "Security Alert", ("110137", "User security Attributes Changed")),
     "break-glass": ("110113", "Security Alert", ("110127", "Emergency Override Started")),
+    "emergency-access": ("110113", "Security Alert", ("110127", "Emergency Override Started")),
+    "emergency-access-end": ("110113", "Security Alert", ("110128", "Emergency Override Stopped")),
     "token-issue": ("110114", "User Authentication", None),
     "token-revoke": ("110114", "User Authentication", None),
     "audit-read": ("110101", "Audit Log Used", None),
@@ -231,3 +235,71 @@ def as_fhir_audit_event(entry: AuditEntry) -> dict:
     if entities:
         event["entity"] = entities
     return event
+
+
+# -- searching the log as FHIR AuditEvents --------------------------------------------------------
+
+FHIR_ACTION_CODES = ("C", "R", "U", "D", "E")
+
+
+def _actions_coded(code: str):
+    """The entries whose AuditEvent.action is `code`, by the same table `as_fhir_audit_event` uses."""
+    if code == "E":  # everything the table does not name: searches, sign-ins, operations, ...
+        return ~Q(action__in=list(_ACTION_CODE))
+    return Q(action__in=[action for action, mapped in _ACTION_CODE.items() if mapped == code])
+
+
+def _recorded_at(prefix: str, low: datetime, high: datetime):
+    """`recorded` (a point in time) against a date search value standing for [low, high)."""
+    inside = Q(recorded__gte=low, recorded__lt=high)
+    return {
+        "eq": inside,
+        "ne": ~inside,
+        "gt": Q(recorded__gte=high),
+        "sa": Q(recorded__gte=high),
+        "ge": Q(recorded__gte=low),
+        "lt": Q(recorded__lt=low),
+        "eb": Q(recorded__lt=low),
+        "le": Q(recorded__lt=high),
+    }[prefix]
+
+
+@dataclass
+class AuditEventSearch:
+    """A parsed AuditEvent search: each list item is one parameter (all must hold); each inner
+    list holds the comma-separated alternatives of that parameter (any may hold)."""
+
+    patients: list[list[str]]
+    agents: list[list[str]]
+    actions: list[list[str]]  # FHIR action codes
+    dates: list[list[tuple[str, datetime, datetime]]]  # (prefix, low, high)
+    only_patient: str | None = None  # a token launched for one patient reaches only that patient's entries
+
+
+def _any_of(conditions):
+    combined = conditions[0]
+    for condition in conditions[1:]:
+        combined |= condition
+    return combined
+
+
+def audit_event_entries(search: AuditEventSearch, *, up_to_id: int, before_id: int | None = None):
+    """The entries an AuditEvent search matches, newest first, as the log stood at `up_to_id`.
+
+    Pages go backwards from `before_id` (exclusive): entries only ever get higher ids, so a page
+    never shifts while someone is reading the log.
+    """
+    entries = AuditEntry.objects.filter(id__lte=up_to_id)
+    if search.only_patient is not None:
+        entries = entries.filter(patient_id=search.only_patient)
+    for alternatives in search.patients:
+        entries = entries.filter(patient_id__in=alternatives)
+    for alternatives in search.agents:
+        entries = entries.filter(_any_of([Q(actor_name__iexact=name) for name in alternatives]))
+    for alternatives in search.actions:
+        entries = entries.filter(_any_of([_actions_coded(code) for code in alternatives]))
+    for alternatives in search.dates:
+        entries = entries.filter(_any_of([_recorded_at(*value) for value in alternatives]))
+    if before_id is not None:
+        entries = entries.filter(id__lt=before_id)
+    return entries.order_by("-id")

@@ -33,9 +33,11 @@ ACTIONS = frozenset({
     # the record
     "read", "vread", "search", "history", "everything", "create", "update", "patch", "delete",
     "transaction", "batch", "export", "import", "print", "download",
+    # clinical documents
+    "sign",
     # identity and access
     "login", "logout", "login-failed", "mfa-change", "password-change", "role-change", "break-glass",
-    "token-issue", "token-revoke",
+    "token-issue", "token-revoke", "emergency-access", "emergency-access-end",
     # the audit log itself
     "audit-read",
 })
@@ -112,6 +114,9 @@ def _values(context: Context, event: Event, moment) -> dict:
         detail = json.dumps(event.detail, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
     patient_id = _text(event.patient_id, "patient_id") if event.patient_id else None
     user_id = context.user_id
+    purpose = context.purpose
+    if patient_id and patient_id in context.emergency_patients:  # under a break-the-glass grant: flagged
+        purpose = "emergency"
     return {
         "recorded": moment,
         "action": event.action,
@@ -124,7 +129,7 @@ def _values(context: Context, event: Event, moment) -> dict:
         "resource_ids": _text(_ids_text(event.resource_ids), "resource_ids"),
         "query": _text(event.query, "query"),
         "remote_addr": _text(context.remote_addr, "remote_addr"),
-        "purpose": _text(context.purpose, "purpose"),
+        "purpose": _text(purpose, "purpose"),
         "detail": _text(detail, "detail"),
     }
 

@@ -1,4 +1,5 @@
-"""The audit report, its CSV export, and a patient's accounting of disclosures.
+"""The audit report, its CSV export, a patient's accounting of disclosures, and the emergency
+access (break the glass) report.
 
 Every page needs a signed-in person holding `audit.view`; looking at the log is itself logged
 (`audit-read`), and so is taking a copy of it (`export`).
@@ -21,6 +22,7 @@ from mederi.accounts.signals import context_for
 from mederi.audit import selectors
 from mederi.audit import services as audit
 from mederi.audit.forms import ReportFilter
+from mederi.core import clock
 
 PAGE_SIZE = 50
 PERMISSION = "audit.view"
@@ -131,3 +133,42 @@ def patient_disclosures_csv(request, patient_id: str):
     _log(request, "export", {"report": "disclosures", "patient": patient_id, "rows": entries.count()})
     safe = "".join(c for c in patient_id if c.isalnum() or c in "-.")[:64]
     return _csv_response(entries, f"disclosures-{safe}.csv")
+
+
+# -- emergency access (break the glass) -----------------------------------------------------------
+
+EMERGENCY_CSV_COLUMNS = ("grant", "user", "patient", "reason", "started", "expires", "ended", "accesses")
+
+
+def _grant_rows(grants):
+    writer = csv.writer(_Echo())
+    yield writer.writerow(EMERGENCY_CSV_COLUMNS)
+    for grant in grants.iterator(chunk_size=1000):
+        yield writer.writerow([_cell(value) for value in (
+            grant.pk, grant.user.get_username(), grant.patient_id, grant.reason, grant.started.isoformat(),
+            grant.expires.isoformat(), grant.ended.isoformat() if grant.ended else "", grant.accesses)])
+
+
+@audit_view
+def emergency_report(request):
+    """Every break-the-glass grant, who held it and why, and how much was done under it."""
+    from mederi.accounts import emergency
+
+    page = _page(request, emergency.grants_with_access_counts())
+    _log(request, "audit-read", {"report": "emergency", "page": page.number, "rows": page.paginator.count})
+    context = {"page": page, "query": "", "now": clock.now()}
+    if request.headers.get("HX-Request") and request.headers.get("HX-Target") == "audit-results":
+        return render(request, "audit/_emergency.html", context)
+    return render(request, "audit/emergency.html", context)
+
+
+@audit_view
+def emergency_report_csv(request):
+    from mederi.accounts import emergency
+
+    grants = emergency.grants_with_access_counts()
+    _log(request, "export", {"report": "emergency", "rows": grants.count()})
+    response = StreamingHttpResponse(_grant_rows(grants), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="emergency-access.csv"'
+    response["Cache-Control"] = "no-store"
+    return response

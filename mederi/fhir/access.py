@@ -130,6 +130,8 @@ def require(context: Context, resource_type: str, interaction: str) -> None:
         return
     if not context.authenticated:
         raise Unauthenticated()
+    if resource_type == "AuditEvent" and ACCESS_BY_INTERACTION[interaction] != "read":
+        raise Forbidden("AuditEvent is the audit log: only the server writes it, and nobody changes it")
     permission = permission_for(resource_type, interaction)
     if permission not in context.permissions:
         group, access = permission.split(".")

@@ -49,6 +49,8 @@ def check_example(fhir, name: str, raw: bytes, expected_reason: str | None) -> l
     resource_type, logical_id = resource.get("resourceType"), resource.get("id")
     if not logical_id:
         return [f"{name}: has no id, cannot be PUT"]
+    if resource_type == "AuditEvent":
+        return _check_audit_event_example(fhir, name, raw, expected_reason)
     url = f"{BASE}/{resource_type}/{logical_id}"
     response = fhir.put(url, raw)
     if expected_reason is None:
@@ -87,6 +89,20 @@ def check_example(fhir, name: str, raw: bytes, expected_reason: str | None) -> l
             ResourceHistory.objects.filter(resource_type=resource_type, logical_id=logical_id).exists():
         problems.append(f"{name}: was refused but something was stored")
     return problems
+
+
+def _check_audit_event_example(fhir, name: str, raw: bytes, expected_reason: str | None) -> list[str]:
+    """`AuditEvent` on this server is the audit log itself, read-only: the examples are checked
+    with $validate instead of being stored."""
+    response = fhir.post(f"{BASE}/AuditEvent/$validate", raw)
+    errors = [i for i in response.json().get("issue", []) if i.get("severity") in ("error", "fatal")]
+    if expected_reason is None and errors:
+        return [f"{name}: $validate found errors: {issue_texts(response.json())[:5]}"]
+    if expected_reason is not None and not any(expected_reason in t for t in issue_texts(response.json())):
+        return [f"{name}: $validate should mention {expected_reason!r}"]
+    if fhir.put(f"{BASE}/AuditEvent/{json.loads(raw)['id']}", raw).status_code != 405:
+        return [f"{name}: PUT of an AuditEvent was not refused as read-only"]
+    return []
 
 
 def check_all(fhir, examples, expected_invalid: dict[str, str]) -> int:
