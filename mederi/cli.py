@@ -23,8 +23,16 @@ def cmd_migrate(args) -> int:
     return 0
 
 
+UNSAFE_WARNING = ("WARNING: MEDERI_UNSAFE_NO_SECURITY is set: the API answers anyone, as the server, and "
+                  "nothing is audited. It is for benchmarks only; unset it.")
+
+
 def cmd_serve(args) -> int:
+    from django.conf import settings
     from gunicorn.app.base import BaseApplication
+
+    if settings.MEDERI_UNSAFE_NO_SECURITY:
+        print(UNSAFE_WARNING, file=sys.stderr)
 
     from mederi.wsgi import application
 
@@ -148,12 +156,43 @@ def cmd_keys_new(args) -> int:
 def cmd_keys_rotate(args) -> int:
     from mederi.core import crypto
 
+    from mederi.fhir import sensitive
+
     try:
         count = crypto.rotate_all()
+        resources = sensitive.rotate_stored()
     except crypto.KeyNotConfigured as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    print(f"re-encrypted {count} values with the newest key")
+    print(f"re-encrypted {count} values and the sensitive identifiers of {resources} resource versions "
+          "with the newest key")
+    return 0
+
+
+def cmd_token(args) -> int:
+    from datetime import timedelta
+
+    from django.contrib.auth import get_user_model
+    from oauth2_provider.models import Application
+
+    from mederi.accounts import services
+    from mederi.fhir.access import is_resource_scope
+
+    user = get_user_model().objects.filter(username=args.username, is_active=True).first()
+    if user is None:
+        print(f"error: there is no active user '{args.username}'", file=sys.stderr)
+        return 2
+    unknown = [s for s in args.scope.split() if not is_resource_scope(s)]
+    if unknown or not args.scope.split():
+        print(f"error: not SMART resource scopes: {' '.join(unknown) or '(none)'}; e.g. user/*.rs patient/Observation.rs",
+              file=sys.stderr)
+        return 2
+    application, _ = Application.objects.get_or_create(
+        name="Mederi command line", defaults={"client_type": Application.CLIENT_PUBLIC, "client_secret": "",
+                                              "authorization_grant_type": Application.GRANT_AUTHORIZATION_CODE,
+                                              "redirect_uris": "http://127.0.0.1/"})
+    print(services.issue_access_token(user, application, args.scope, args.patient,
+                                      lifetime=timedelta(hours=args.hours)))
     return 0
 
 
@@ -161,6 +200,11 @@ def cmd_check(args) -> int:
     from django.core.management import call_command
 
     call_command("check")
+    from django.conf import settings
+
+    if settings.MEDERI_UNSAFE_NO_SECURITY:
+        print(f"PROBLEM: {UNSAFE_WARNING}")
+        return 1
     from mederi.fhir.checks import check_record
 
     problems = check_record()
@@ -223,6 +267,13 @@ def build_parser() -> argparse.ArgumentParser:
         func=cmd_keys_new)
     keys_commands.add_parser("rotate", help="re-encrypt every stored secret with the newest key").set_defaults(
         func=cmd_keys_rotate)
+
+    token = commands.add_parser("token", help="issue an API access token for a user, to try the API with curl")
+    token.add_argument("username")
+    token.add_argument("--scope", default="user/*.cruds", help="SMART scopes (default: user/*.cruds)")
+    token.add_argument("--patient", help="launch context: limit the token to this patient's record")
+    token.add_argument("--hours", type=float, default=1.0, help="lifetime in hours (default 1)")
+    token.set_defaults(func=cmd_token)
 
     check = commands.add_parser("check", help="check configuration and the stored record")
     check.set_defaults(func=cmd_check)

@@ -170,6 +170,10 @@ OAUTH2_PROVIDER_ACCESS_TOKEN_MODEL = "oauth2_provider.AccessToken"
 OAUTH2_PROVIDER_REFRESH_TOKEN_MODEL = "oauth2_provider.RefreshToken"
 OAUTH2_PROVIDER_GRANT_MODEL = "oauth2_provider.Grant"
 OAUTH2_PROVIDER_ID_TOKEN_MODEL = "oauth2_provider.IDToken"
+# Benchmarks only: the API answers without tokens, as the server itself, and keeps no audit log.
+# It exists to measure what authentication, authorization and audit cost (benchmarks/); `mederi
+# check` fails and `mederi serve` warns while it is set. Never set it where there is real data.
+MEDERI_UNSAFE_NO_SECURITY = os.environ.get("MEDERI_UNSAFE_NO_SECURITY", "0") == "1"
 # Break the glass: emergency access to a restricted record lasts this long.
 MEDERI_EMERGENCY_ACCESS_MINUTES = int(os.environ.get("MEDERI_EMERGENCY_ACCESS_MINUTES", 60))
 

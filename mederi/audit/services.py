@@ -251,7 +251,7 @@ def flush_buffered() -> None:
 def record_many(context: Context, events: list[Event]) -> list[AuditEntry]:
     """Append `events` in order, chained: in the caller's transaction when there is one,
     otherwise through the read buffer (entries come back without id and hash then)."""
-    if not events:
+    if not events or settings.MEDERI_UNSAFE_NO_SECURITY:  # benchmarks only, see settings.py
         return []
     moment = clock.now()
     rows = [_values(context, event, moment) for event in events]
@@ -266,10 +266,11 @@ def record_many(context: Context, events: list[Event]) -> list[AuditEntry]:
 
 def record(context: Context, action: str, outcome: str = "success", *, patient_id: str | None = None,
            resource_type: str | None = None, resource_ids: Iterable[str] | str = (), query: str = "",
-           detail: dict | None = None) -> AuditEntry:
+           detail: dict | None = None) -> AuditEntry | None:
     """Append one entry: who (from `context`) did `action` with `outcome` to what."""
     event = Event(action, outcome, patient_id, resource_type, resource_ids, query, detail)
-    return record_many(context, [event])[0]
+    entries = record_many(context, [event])
+    return entries[0] if entries else None
 
 
 def record_writes(context: Context, writes: list[tuple[str, str, str | None]]) -> list[AuditEntry]:

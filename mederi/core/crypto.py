@@ -17,6 +17,9 @@ value with it; after that the old key lines can be removed.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import os
 import tempfile
 import threading
@@ -146,6 +149,28 @@ def new_key() -> Path:
     with _cache_lock:
         _cache.clear()
     return path
+
+
+INDEX_KEY_ENV = "MEDERI_INDEX_KEY"
+
+
+def index_key_file() -> Path:
+    return key_file().with_name("index.key")
+
+
+def blind_index(text: str) -> str:
+    """A keyed digest of a sensitive value, so it can be searched for without being stored.
+
+    The key is separate from the encryption keys and never rotates (changing it would mean
+    rebuilding every index row): `MEDERI_INDEX_KEY`, or the 0600 file beside the key file.
+    """
+    key = os.environ.get(INDEX_KEY_ENV, "").strip().encode("ascii")
+    if not key:
+        path = index_key_file()
+        if not path.exists():
+            _write_private(path, base64.urlsafe_b64encode(os.urandom(32)).decode("ascii") + "\n", replace=False)
+        key = path.read_text(encoding="ascii").strip().encode("ascii")
+    return "hmac:" + hmac.new(key, text.encode("utf-8"), hashlib.sha256).hexdigest()[:40]
 
 
 class EncryptedTextField(models.TextField):

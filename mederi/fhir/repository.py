@@ -28,7 +28,7 @@ from mederi.core.errors import (
     NotFound,
     PreconditionFailed,
 )
-from mederi.fhir import access, indexing, jsonio, validation
+from mederi.fhir import access, indexing, jsonio, sensitive, validation
 from mederi.fhir.jsonpatch import apply_patch
 from mederi.fhir.models import (
     Resource,
@@ -124,6 +124,7 @@ class _PendingWrite:
     stored: StoredResource
     method: str
     index_rows: dict = field(default_factory=dict)
+    db_content: str | None = None
 
 
 class _UnitOfWork:
@@ -149,6 +150,7 @@ class _UnitOfWork:
         replaced_pks = []
         for write in self.pending:
             s = write.stored
+            write.db_content = sensitive.seal(s.resource_type, s.content)  # what the database holds
             if write.existing_pk is None:
                 new_rows.append(
                     Resource(
@@ -157,13 +159,13 @@ class _UnitOfWork:
                         version_id=s.version_id,
                         last_updated=s.last_updated,
                         deleted=s.deleted,
-                        content=s.content,
+                        content=write.db_content,
                     )
                 )
             else:
                 replaced_pks.append(write.existing_pk)
                 updated = Resource.objects.filter(pk=write.existing_pk, version_id=s.version_id - 1).update(
-                    version_id=s.version_id, last_updated=s.last_updated, deleted=s.deleted, content=s.content
+                    version_id=s.version_id, last_updated=s.last_updated, deleted=s.deleted, content=write.db_content
                 )
                 if not updated:
                     raise Conflict(f"{s.reference} was changed by someone else meanwhile; read it again")
@@ -174,7 +176,7 @@ class _UnitOfWork:
                 ("resource_type", "logical_id", "version_id", "last_updated", "method", "deleted", "content"),
                 [
                     (w.stored.resource_type, w.stored.logical_id, w.stored.version_id,
-                     _db_datetime(w.stored.last_updated), w.method, w.stored.deleted, w.stored.content)
+                     _db_datetime(w.stored.last_updated), w.method, w.stored.deleted, w.db_content)
                     for w in self.pending
                 ],
             )
@@ -323,6 +325,7 @@ class Repository:
             for start in range(0, len(ids), 500):
                 rows = Resource.objects.filter(resource_type=resource_type, logical_id__in=ids[start : start + 500])
                 for row in rows:
+                    row.content = sensitive.open_content(row.resource_type, row.content)
                     cache[(row.resource_type, row.logical_id)] = row
         self._row_cache = cache
 
@@ -340,7 +343,8 @@ class Repository:
             return None
         pk, version_id, last_updated, deleted, content = found
         return Resource(pk=pk, resource_type=resource_type, logical_id=logical_id, version_id=version_id,
-                        last_updated=_datetime_from_db(last_updated), deleted=bool(deleted), content=content)
+                        last_updated=_datetime_from_db(last_updated), deleted=bool(deleted),
+                        content=sensitive.open_content(resource_type, content))
 
     def read(self, resource_type: str, logical_id: str, interaction: str = "read") -> StoredResource:
         check_resource_type(resource_type)
@@ -374,7 +378,8 @@ class Repository:
         if row.deleted:
             raise Gone(f"version {version_id} of {resource_type}/{logical_id} is a deletion")
         return StoredResource(
-            None, row.resource_type, row.logical_id, row.version_id, row.last_updated, row.deleted, row.content
+            None, row.resource_type, row.logical_id, row.version_id, row.last_updated, row.deleted,
+            sensitive.open_content(row.resource_type, row.content),
         )
 
     def search(self, resource_type: str | None, params, **options):
@@ -414,7 +419,9 @@ class Repository:
                 body[key] = value
         content = jsonio.dumps(body)
         stored = StoredResource(None, resource_type, logical_id, version_id, moment, False, content)
-        return _PendingWrite(existing_pk, stored, method, indexing.extract_index_rows(body))
+        index_rows = indexing.extract_index_rows(body)
+        sensitive.protect_index_rows(resource_type, index_rows)
+        return _PendingWrite(existing_pk, stored, method, index_rows)
 
     def _check_body(self, resource, resource_type: str | None = None) -> None:
         if not isinstance(resource, dict):

@@ -23,7 +23,7 @@ from django.db import connection
 from mederi.core import clock
 from mederi.core.context import Context
 from mederi.core.errors import InvalidRequest, Issue, MederiError, NotFound
-from mederi.fhir import access, indexing, validation, values
+from mederi.fhir import access, indexing, sensitive, validation, values
 from mederi.fhir.models import (
     SearchDate,
     SearchNumber,
@@ -215,6 +215,8 @@ def _token_condition(value: str, modifier: str | None) -> Condition:
         return "system IS NULL AND code = %s", [code]
     if code == "":
         return "system = %s", [system]
+    if system == sensitive.SSN_SYSTEM:  # indexed as a keyed digest, never as the number
+        code = sensitive.index_code(code)
     return "code = %s AND system = %s", [code, system]
 
 
@@ -623,7 +625,7 @@ def _stored(rows) -> list:
     from mederi.fhir.repository import StoredResource, _datetime_from_db
 
     return [
-        StoredResource(pk, rt, lid, vid, _datetime_from_db(lu), False, content)
+        StoredResource(pk, rt, lid, vid, _datetime_from_db(lu), False, sensitive.open_content(rt, content))
         for pk, rt, lid, vid, lu, content in rows
     ]
 

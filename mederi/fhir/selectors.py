@@ -9,7 +9,7 @@ from django.conf import settings
 from mederi.core import clock
 from mederi.core.context import Context
 from mederi.core.errors import InvalidRequest
-from mederi.fhir import access, values
+from mederi.fhir import access, sensitive, values
 from mederi.fhir.models import Resource, ResourceHistory
 from mederi.fhir.rendering import history_bundle_json
 from mederi.fhir.repository import Repository, check_resource_type
@@ -68,6 +68,8 @@ def history_page(context: Context, resource_type: str | None, logical_id: str | 
         raise InvalidRequest.single("_at is not supported; use _since", code="not-supported")
     total = versions.count()
     page = list(versions.order_by("-last_updated", "-pk")[offset : offset + count])
+    for version in page:
+        version.content = sensitive.open_content(version.resource_type, version.content)
     where = f"{base_url}/{path}"
     links = [("self", f"{where}?{urlencode(query + [('_count', count), ('_offset', offset)])}")]
     if offset + count < total:
@@ -86,7 +88,8 @@ def export_types() -> list[str]:
 def export_rows(resource_type: str):
     """The current JSON of every resource of a type, streamed in primary-key order."""
     rows = Resource.objects.filter(resource_type=resource_type, deleted=False).order_by("pk")
-    return rows.values_list("content", flat=True).iterator(chunk_size=2000)
+    return (sensitive.open_content(resource_type, content)
+            for content in rows.values_list("content", flat=True).iterator(chunk_size=2000))
 
 
 def export_count(resource_type: str) -> int:

@@ -104,7 +104,7 @@ def test_the_database_holds_only_ciphertext_and_keys_rotate_re_encrypts_it(db, k
 
     assert cli.cmd_keys_new(argparse.Namespace()) == 0
     assert cli.cmd_keys_rotate(argparse.Namespace()) == 0
-    assert "re-encrypted 1 values" in capsys.readouterr().out
+    assert "re-encrypted 1 values and" in capsys.readouterr().out
     after = raw_secret(user.pk)
     assert after != before and "GEZDGNBVGY3TQOJQ" not in after
     newest = key_file.read_text().split()[0]
