@@ -50,7 +50,12 @@ PATIENTS = [  # id, family, given, gender, birth date, payer, allergy, problem, 
     ("demo-pat-4", "Lindqvist", "Erik", "male", "2016-10-30", "demo-payer-acme", None, None, None),
     ("demo-pat-5", "Haddad", "Samir", "male", "1963-05-19", "demo-payer-medicare",
      None, ("55822004", "Hyperlipidemia"), ("617312", "atorvastatin 20 MG Oral Tablet")),
+    ("demo-pat-6", "Vega", "Rosa", "female", "1979-08-11", "demo-payer-acme",
+     None, ("35489007", "Depressive disorder"), ("312938", "sertraline 50 MG Oral Tablet")),
 ]
+# A staff member's own chart: labelled restricted, reachable only by breaking the glass.
+RESTRICTED_PATIENTS = {"demo-pat-6"}
+CONFIDENTIALITY = "http://terminology.hl7.org/CodeSystem/v3-Confidentiality"
 
 
 def _coding(system: str, code: str, display: str) -> dict:
@@ -113,6 +118,8 @@ def _chart(index: int, row: tuple, today: date) -> list[dict]:
         "address": [{"line": [f"{index * 7 + 3} Elm Street"], "city": "Springfield", "state": "IL", "postalCode": "62704"}],
         "generalPractitioner": [_ref(f"Practitioner/{doctor}")],
         "managingOrganization": _ref("Organization/demo-practice"),
+        **({"meta": {"security": [{"system": CONFIDENTIALITY, "code": "R", "display": "restricted"}]}}
+           if patient_id in RESTRICTED_PATIENTS else {}),
     }, {
         "resourceType": "Coverage", "id": f"{patient_id}-coverage", "status": "active",
         "subscriberId": f"SUB{77000 + index}", "beneficiary": _ref(patient_ref), "relationship": _coding(
@@ -188,6 +195,26 @@ DEMO_USERS = [  # username, full name, role, practitioner id
 ]
 
 
+PATIENT_LOGIN = ("peter", "Peter Chalmers", "demo-pat-1")  # a patient of the practice, for the portal and apps
+SMART_APP = {"client_id": "demo-smart-app", "name": "Demo SMART app",
+             "redirect_uris": "http://localhost:9000/callback http://127.0.0.1:9000/callback"}
+
+
+def _load_demo_app() -> None:
+    """A registered public SMART app (PKCE), so the launch can be tried with any SMART client."""
+    from oauth2_provider.models import Application
+
+    from mederi.accounts.models import ClientProfile
+
+    app, created = Application.objects.get_or_create(client_id=SMART_APP["client_id"], defaults={
+        "name": SMART_APP["name"], "client_type": Application.CLIENT_PUBLIC, "client_secret": "",
+        "authorization_grant_type": Application.GRANT_AUTHORIZATION_CODE,
+        "redirect_uris": SMART_APP["redirect_uris"]})
+    if created:
+        ClientProfile.objects.create(application=app, kind=ClientProfile.APP,
+                                     launch_uri="http://localhost:9000/launch")
+
+
 def _load_demo_users() -> None:
     from django.contrib.auth import get_user_model
 
@@ -200,11 +227,19 @@ def _load_demo_users() -> None:
             # Demo accounts skip multi-factor enrolment so the practice can be tried at once.
             accounts.create_staff_user(username, DEMO_PASSWORD, full_name, roles=[role],
                                        practitioner_id=practitioner_id, mfa_required=False)
+    username, full_name, patient_id = PATIENT_LOGIN
+    if not users.filter(username=username).exists():
+        accounts.create_patient_user(username, DEMO_PASSWORD, patient_id, full_name)
 
 
 def demo_logins() -> str:
     lines = [f"  {username:<10} {role:<15} password: {DEMO_PASSWORD}" for username, _, role, _ in DEMO_USERS]
-    return "demo logins:\n" + "\n".join(lines)
+    lines.append(f"  {PATIENT_LOGIN[0]:<10} {'patient':<15} password: {DEMO_PASSWORD}  (only {PATIENT_LOGIN[2]})")
+    return ("demo logins:\n" + "\n".join(lines) + "\n"
+            f"restricted chart (break the glass as drruiz): {', '.join(sorted(RESTRICTED_PATIENTS))}\n"
+            f"SMART app: client_id {SMART_APP['client_id']} (public, PKCE S256), redirect {SMART_APP['redirect_uris']}\n"
+            "API token for curl: .venv/bin/mederi token drruiz   then   "
+            "curl -H 'Authorization: Bearer <token>' http://127.0.0.1:8000/fhir/R4/Patient")
 
 
 def load_demo() -> str:
@@ -217,5 +252,6 @@ def load_demo() -> str:
     response = BundleProcessor(Repository(Context.system("demo"))).process(bundle)
     created = sum(1 for e in response["entry"] if e["response"]["status"].startswith("201"))
     _load_demo_users()
+    _load_demo_app()
     return (f"demo practice ready: {len(resources)} resources ({created} new), "
             f"{len(PATIENTS)} patients, {len(STAFF)} staff\n{demo_logins()}")
