@@ -314,3 +314,37 @@ def test_backend_service_with_es384_key_from_a_jwks_url_and_bad_assertions(live_
         assert refused.status_code == 400 and refused.json()["error"] == "invalid_scope"  # services get system/ only
     finally:
         server.shutdown()
+
+
+def test_ehr_launch_hands_the_open_chart_to_the_app(live_server, physician, app_client):
+    ClientProfile.objects.filter(application=app_client).update(launch_uri="http://127.0.0.1:9/launch")
+    browser = _signed_in(live_server, "drsmart")
+    opened = browser.get(f"{live_server.url}/oauth/launch/{app_client.client_id}?patient=p-ben", allow_redirects=False)
+    assert opened.status_code == 302
+    launch_query = parse_qs(urlparse(opened.headers["Location"]).query)
+    assert launch_query["iss"] == [f"{live_server.url}/fhir/R4"]
+    config = requests.get(f"{launch_query['iss'][0]}/.well-known/smart-configuration", timeout=10).json()
+    client = OAuth2Session(app_client.client_id, "s3cret-for-the-test-only", redirect_uri=REDIRECT,
+                           scope="launch patient/Observation.rs", code_challenge_method="S256")
+    verifier = generate_token(48)
+    url, _ = client.create_authorization_url(config["authorization_endpoint"], code_verifier=verifier,
+                                             launch=launch_query["launch"][0], aud=launch_query["iss"][0])
+    page = browser.get(url)
+    assert "For patient" in page.text and "Which patient" not in page.text  # no picker: the chart decided
+    answer = browser.post(url, data=dict(_read_form(page.text).fields, allow="Authorize"), allow_redirects=False)
+    token = client.fetch_token(config["token_endpoint"], authorization_response=answer.headers["Location"],
+                               code_verifier=verifier)
+    assert token["patient"] == "p-ben"
+    # A launch value is bound to the person who opened the chart: another user cannot use it.
+    services.create_staff_user("drother", PASSWORD, "Dr Other", roles=["physician"], mfa_required=False)
+    other = _signed_in(live_server, "drother")
+    stolen = other.get(url.replace("scope=launch+", "scope=launch%2Fpatient+"))
+    assert "For patient" not in stolen.text
+
+
+def test_a_wrong_audience_is_refused(live_server, physician, app_client):
+    browser = _signed_in(live_server, "drsmart")
+    response = browser.get(f"{live_server.url}/oauth/authorize?response_type=code&client_id={app_client.client_id}"
+                           f"&redirect_uri={REDIRECT}&scope=user/Patient.rs&state=x&code_challenge=abc"
+                           "&code_challenge_method=S256&aud=https://elsewhere.example/fhir")
+    assert response.status_code == 400 and "is not this FHIR server" in response.text
