@@ -155,7 +155,6 @@ def cmd_keys_new(args) -> int:
 
 def cmd_keys_rotate(args) -> int:
     from mederi.core import crypto
-
     from mederi.fhir import sensitive
 
     try:

@@ -117,6 +117,8 @@ def _values(context: Context, event: Event, moment) -> dict:
     purpose = context.purpose
     if patient_id and patient_id in context.emergency_patients:  # under a break-the-glass grant: flagged
         purpose = "emergency"
+    elif event.detail and event.detail.get("emergency_patients"):  # a search across several patients
+        purpose = "emergency"
     return {
         "recorded": moment,
         "action": event.action,

@@ -243,11 +243,16 @@ def _one_patient(patients: set) -> str | None:
 def _audit_search(request, resource_type, result, items) -> None:
     found = list(result.matches) + list(result.included)
     patient_id = _searched_patient(resource_type, items)
+    patients = {s.logical_id if s.resource_type == "Patient" else _patient_in(s.content) for s in found}
     if patient_id is None and found:
-        patient_id = _one_patient({s.logical_id if s.resource_type == "Patient" else _patient_in(s.content)
-                                   for s in found})
+        patient_id = _one_patient(set(patients))
+    detail = {"total": result.total} if result.total else {}
+    # Restricted charts reached through a break-the-glass grant are named, so the entry is flagged.
+    emergency = sorted(patients & request_context(request).emergency_patients)
+    if emergency and patient_id is None:
+        detail["emergency_patients"] = emergency
     _audit(request, "search", ids=[s.reference for s in found], patient_id=patient_id, resource_type=resource_type,
-           query=_audit_query(request, search=True), detail={"total": result.total} if result.total else None)
+           query=_audit_query(request, search=True), detail=detail or None)
 
 
 def _searched_patient(resource_type, items) -> str | None:

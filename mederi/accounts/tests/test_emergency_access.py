@@ -256,3 +256,26 @@ def test_the_page_returns_to_the_page_it_came_from_but_never_off_site(restricted
     away = client.post("/accounts/emergency-access/", {"patient": restricted[0], "reason": REASON,
                                                        "next": "https://elsewhere.example/"})
     assert away.status_code == 302 and away["Location"] == "/accounts/emergency-access/"
+
+
+@pytest.fixture
+def restricted_chart_for_flag(doctor):
+    repo = Repository(Context.system())
+    repo.update("Patient", "vip-flag", {"resourceType": "Patient", "id": "vip-flag", "meta": {"security": [
+        {"system": "http://terminology.hl7.org/CodeSystem/v3-Confidentiality", "code": "R"}]}})
+    repo.update("Patient", "plain-flag", {"resourceType": "Patient", "id": "plain-flag"})
+    for pid in ("vip-flag", "plain-flag"):
+        repo.update("Observation", f"o-{pid}", {"resourceType": "Observation", "id": f"o-{pid}", "status": "final",
+                                                "code": {"coding": [{"code": "flag-test"}]},
+                                                "subject": {"reference": f"Patient/{pid}"}})
+    emergency.break_glass(doctor, "vip-flag", "Unconscious in the waiting room, needs history")
+    return FhirClient(token_for(doctor)), last_id()
+
+
+def test_a_search_across_patients_that_reaches_a_restricted_chart_is_flagged(restricted_chart_for_flag):
+    api, mark = restricted_chart_for_flag
+    bundle = api.get("/fhir/R4/Observation?code=flag-test").json()
+    assert bundle["total"] == 2
+    entry = since(mark)[-1]
+    assert entry.action == "search" and entry.purpose == "emergency"
+    assert json.loads(entry.detail)["emergency_patients"] == ["vip-flag"]
