@@ -155,3 +155,17 @@ def pending(request) -> dict | None:
 
 def end(request) -> None:
     request.session.pop(PENDING, None)
+
+
+def confirm_device(device, request) -> None:
+    """The first code verified: the authenticator is in use from now on, and the log says so."""
+    from django.db import transaction
+
+    from mederi.accounts.signals import context_for
+    from mederi.audit import services as audit
+
+    with transaction.atomic():
+        device.confirmed = True
+        device.save(update_fields=["confirmed"])
+        audit.record(context_for(device.user, request), "mfa-change",
+                     detail={"user": device.user.get_username(), "enrolled": True})

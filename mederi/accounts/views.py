@@ -138,7 +138,6 @@ def enrol(request):
     response = _check(request, user, state, device, form, "accounts/mfa_enrol.html", context)
     if response is not None:
         return response
-    device.confirmed = True
-    device.save(update_fields=["confirmed"])
+    mfa.confirm_device(device, request)
     messages.success(request, "Two-step sign-in is set up. From now on you will be asked for a code.")
     return _complete(request, user, state)

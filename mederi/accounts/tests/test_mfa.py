@@ -2,6 +2,7 @@
 
 import binascii
 import hashlib
+import json
 
 import pytest
 from django.db import connection
@@ -11,6 +12,7 @@ from hypothesis import strategies as st
 
 from mederi.accounts import mfa, services
 from mederi.accounts.models import MfaDevice
+from mederi.audit.models import AuditEntry
 from mederi.core import crypto
 
 PASSWORD = "correct-horse-battery-9"
@@ -108,6 +110,8 @@ def test_enrolment_then_sign_in_with_a_code(doctor):
     response = client.post("/accounts/mfa/enrol/", {"code": code_at(secret, T)})
     assert response.status_code == 302 and response["Location"] == "/"
     assert MfaDevice.objects.get(user=doctor).confirmed
+    enrolled = AuditEntry.objects.filter(action="mfa-change").get()
+    assert (enrolled.actor_name, json.loads(enrolled.detail)) == ("drmfa", {"user": "drmfa", "enrolled": True})
     page = client.get("/")
     assert page.status_code == 200 and b"Dee Factor" in page.content
 
