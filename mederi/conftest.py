@@ -84,7 +84,7 @@ def audit_entries_written_at_once(settings):
     settings.MEDERI_AUDIT_BUFFER_SECONDS = 0
 
 
-def test_application(name: str = "Test app", **fields):
+def oauth_application(name: str = "Test app", **fields):
     """An OAuth client registered the way an administrator would (code flow)."""
     from oauth2_provider.models import Application
 
@@ -124,7 +124,7 @@ def staff_user(username: str, *role_slugs: str, permissions=None):
 def token_for(user, scope: str = "user/*.cruds", patient_id: str | None = None, application=None) -> str:
     from mederi.accounts import services
 
-    return services.issue_access_token(user, application or test_application(), scope, patient_id)
+    return services.issue_access_token(user, application or oauth_application(), scope, patient_id)
 
 
 @pytest.fixture

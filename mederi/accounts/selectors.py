@@ -22,3 +22,44 @@ def permissions_for(user, location_id: str | None = None) -> frozenset[str]:
 
 def role_names(user) -> list[str]:
     return sorted({a.role.name for a in RoleAssignment.objects.filter(user=user).select_related("role")})
+
+
+# -- administration screens --------------------------------------------------------------------
+
+def locations() -> list[tuple[str, str]]:
+    """The practice's locations as (FHIR Location id, name), by name: where a role can be given."""
+    from mederi.fhir import jsonio
+    from mederi.fhir.models import Resource
+
+    found = []
+    for logical_id, content in (Resource.objects.filter(resource_type="Location", deleted=False)
+                                .values_list("logical_id", "content")):
+        name = jsonio.loads(content).get("name") or logical_id
+        found.append((logical_id, name))
+    return sorted(found, key=lambda pair: (pair[1].lower(), pair[0]))
+
+
+def users_for_admin():
+    """Every account with what the users list shows, in one query per table."""
+    from django.contrib.auth import get_user_model
+    from django.db.models import Prefetch
+
+    return (get_user_model().objects.order_by("username").select_related("profile", "mfa_device")
+            .prefetch_related(Prefetch("role_assignments",
+                                       queryset=RoleAssignment.objects.select_related("role")
+                                       .order_by("role__name", "location_id"))))
+
+
+def staff_users():
+    """Active staff accounts: who a backend service can act as."""
+    from django.contrib.auth import get_user_model
+
+    from mederi.accounts.models import Profile
+
+    return get_user_model().objects.filter(is_active=True, profile__kind=Profile.STAFF).order_by("username")
+
+
+def clients_for_admin():
+    from oauth2_provider.models import Application
+
+    return Application.objects.select_related("mederi_profile", "user").order_by("name", "id")

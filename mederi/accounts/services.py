@@ -202,14 +202,8 @@ def reset_mfa(user, actor: Context | None = None) -> bool:
     return bool(removed)
 
 
-def _client_change_action() -> str:
-    # Registrations and revocations of OAuth clients have an action of their own once the audit
-    # log knows it; until then they are logged as the change of access they are.
-    return "client-change" if "client-change" in audit.ACTIONS else "role-change"
-
-
 def _audit_client_change(actor: Context | None, detail: dict) -> None:
-    audit.record(actor or Context.system("accounts"), _client_change_action(), detail=detail)
+    audit.record(actor or Context.system("accounts"), "client-change", detail=detail)
     epoch.bump()
 
 

@@ -140,7 +140,7 @@ _OTHER = {  # action -> (DICOM event type, display, subtype or None)
     "mfa-change": ("110113", "Security Alert", ("110137", "User security Attributes Changed")),
     "password-change": ("110113", "Security Alert", ("110137", "User security Attributes Changed")),
     "role-change": ("110113", "Security Alert", ("110137", "User security Attributes Changed")),
-    "break-glass": ("110113", "Security Alert", ("110127", "Emergency Override Started")),
+    "client-change": ("110113", "Security Alert", ("110137", "User security Attributes Changed")),
     "emergency-access": ("110113", "Security Alert", ("110127", "Emergency Override Started")),
     "emergency-access-end": ("110113", "Security Alert", ("110128", "Emergency Override Stopped")),
     "token-issue": ("110114", "User Authentication", None),
@@ -155,7 +155,6 @@ _OUTCOME_CODE = {"success": "0", "not-found": "4", "denied": "8", "error": "8"}
 _PURPOSE = {  # our purposes -> HL7 v3 ActReason
     "treatment": ("TREAT", "treatment"),
     "emergency": ("ETREAT", "emergency treatment"),
-    "break-glass": ("ETREAT", "emergency treatment"),
     "payment": ("HPAYMT", "healthcare payment"),
     "operations": ("HOPERAT", "healthcare operations"),
     "patient-request": ("PATRQT", "patient requested"),

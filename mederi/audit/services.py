@@ -36,7 +36,7 @@ ACTIONS = frozenset({
     # clinical documents
     "sign",
     # identity and access
-    "login", "logout", "login-failed", "mfa-change", "password-change", "role-change", "break-glass",
+    "login", "logout", "login-failed", "mfa-change", "password-change", "role-change", "client-change",
     "token-issue", "token-revoke", "emergency-access", "emergency-access-end",
     # the audit log itself
     "audit-read",

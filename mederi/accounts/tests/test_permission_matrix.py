@@ -14,7 +14,7 @@ import pytest
 
 from mederi.accounts import services
 from mederi.audit.tests.helpers import last_id, since
-from mederi.conftest import FhirClient, staff_user, test_application
+from mederi.conftest import FhirClient, oauth_application, staff_user
 from mederi.core.context import Context
 from mederi.fhir.repository import Repository
 
@@ -60,7 +60,7 @@ def _caller(role: str) -> tuple[FhirClient, str]:
         user = services.create_patient_user("pat-own", "correct horse battery staple", OWN, "Pat Moreno")
     else:
         user = staff_user(f"u-{role}", role)
-    return FhirClient(services.issue_access_token(user, test_application(), "user/*.cruds")), user.get_username()
+    return FhirClient(services.issue_access_token(user, oauth_application(), "user/*.cruds")), user.get_username()
 
 
 def _prepare(resource_type: str, target: str, step: int) -> str:
@@ -202,7 +202,7 @@ def test_anonymous_callers_get_401_and_nothing_else(record, anonymous_fhir, meth
 
 def test_a_token_without_the_scope_gets_403_even_when_the_role_allows(record):
     user = staff_user("u-scoped", "physician")
-    api = FhirClient(services.issue_access_token(user, test_application(), "user/Patient.rs"))
+    api = FhirClient(services.issue_access_token(user, oauth_application(), "user/Patient.rs"))
     assert api.get(f"{BASE}/Patient/{OWN}").status_code == 200
     refused = api.get(f"{BASE}/Observation?patient={OWN}")
     assert refused.status_code == 403 and "scope" in refused.json()["issue"][0]["diagnostics"]
@@ -213,7 +213,7 @@ def test_a_token_without_the_scope_gets_403_even_when_the_role_allows(record):
 def test_a_patient_token_of_a_staff_member_is_held_to_that_patient(record):
     """A clinician's app launched for one patient (patient/ scopes) reaches that patient only."""
     user = staff_user("u-launch", "physician")
-    api = FhirClient(services.issue_access_token(user, test_application(), "patient/*.rs", patient_id=OWN))
+    api = FhirClient(services.issue_access_token(user, oauth_application(), "patient/*.rs", patient_id=OWN))
     Repository(Context.system()).update("Observation", "o-x", _observation("o-x", OTHER))
     assert api.get(f"{BASE}/Patient/{OWN}").status_code == 200
     assert api.get(f"{BASE}/Patient/{OTHER}").status_code == 403
