@@ -24,6 +24,24 @@ from mederi.core.errors import InvalidRequest, Issue, MederiError
 User = get_user_model()
 
 
+def _has_an_administrator() -> bool:
+    managing = [role.pk for role in Role.objects.all() if "accounts.manage" in role.permissions]
+    return RoleAssignment.objects.filter(role_id__in=managing, user__is_active=True).exists()
+
+
+class _KeepsAnAdministrator:
+    """Refuse a change that would leave nobody able to manage accounts (the practice would be
+    locked out of its own administration): checked inside the change's transaction."""
+
+    def __enter__(self):
+        self.before = _has_an_administrator()
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is None and self.before and not _has_an_administrator():
+            raise InvalidRequest.single("this would leave nobody able to manage accounts; give another active "
+                                        "user the practice administrator role first")
+
+
 def _audit_role_change(actor: Context | None, detail: dict) -> None:
     """A change of who may do what: one `role-change` entry, in the caller's transaction."""
     audit.record(actor or Context.system("accounts"), "role-change", detail=detail)
@@ -70,7 +88,8 @@ def update_role(role: Role, permissions, actor: Context | None = None) -> Role:
     role.permissions = _check_permissions(permissions)
     after = set(role.permissions)
     if after != before:
-        role.save(update_fields=["permissions"])
+        with _KeepsAnAdministrator():
+            role.save(update_fields=["permissions"])
         _audit_role_change(actor, {"role": role.slug, "added": sorted(after - before),
                                    "removed": sorted(before - after)})
     return role
@@ -127,7 +146,8 @@ def assign_role(user, role_slug: str, location_id: str = "", actor: Context | No
 
 @transaction.atomic
 def remove_role(user, role_slug: str, location_id: str = "", actor: Context | None = None) -> None:
-    removed, _ = RoleAssignment.objects.filter(user=user, role__slug=role_slug, location_id=location_id).delete()
+    with _KeepsAnAdministrator():
+        removed, _ = RoleAssignment.objects.filter(user=user, role__slug=role_slug, location_id=location_id).delete()
     if removed:
         _audit_role_change(actor, {"user": user.get_username(), "removed": role_slug, "location": location_id})
 
@@ -141,8 +161,9 @@ def deactivate_user(user, actor: Context | None = None) -> int:
     """
     from oauth2_provider.models import AccessToken, RefreshToken
 
-    user.is_active = False
-    user.save(update_fields=["is_active"])
+    with _KeepsAnAdministrator():
+        user.is_active = False
+        user.save(update_fields=["is_active"])
     ended = 0
     key = str(user.pk)
     for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator():

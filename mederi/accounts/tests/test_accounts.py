@@ -5,7 +5,7 @@ from django.contrib.auth import get_user_model
 from django.test import Client, override_settings
 
 from mederi.accounts import permissions, selectors, services
-from mederi.core.errors import MederiError
+from mederi.core.errors import InvalidRequest, MederiError
 
 PASSWORD = "correct-horse-battery-9"
 
@@ -151,3 +151,21 @@ def test_roles_can_be_limited_to_one_location(db):
     user = services.create_staff_user("float", PASSWORD, "Flo Ater", roles=[("biller", "north")])
     assert "payments.post" in selectors.permissions_for(user, "north")
     assert "payments.post" not in selectors.permissions_for(user, "south")
+
+
+def test_the_last_administrator_cannot_be_removed_or_deactivated(db):
+    services.ensure_default_roles()
+    admin = services.create_staff_user("soleadmin", "correct horse battery staple", "Sole Admin",
+                                       roles=["practice_admin"], mfa_required=False)
+    with pytest.raises(InvalidRequest, match="nobody able to manage accounts"):
+        services.remove_role(admin, "practice_admin")
+    with pytest.raises(InvalidRequest, match="nobody able to manage accounts"):
+        services.deactivate_user(admin)
+    admin.refresh_from_db()
+    assert admin.is_active and admin.role_assignments.filter(role__slug="practice_admin").exists()
+    # With a second administrator, the first may go.
+    services.create_staff_user("secondadmin", "correct horse battery staple", "Second Admin",
+                               roles=["practice_admin"], mfa_required=False)
+    services.deactivate_user(admin)
+    admin.refresh_from_db()
+    assert not admin.is_active
