@@ -1,19 +1,17 @@
-"""What the page frame needs from the accounts app: whether to offer the administration pages."""
+"""What the page frame needs to know of the signed-in person: which sections to offer."""
 
 from __future__ import annotations
 
-import functools
+from django.utils.functional import SimpleLazyObject
 
 
-def _can_manage_accounts(user) -> bool:
-    from mederi.accounts.selectors import permissions_for
-
-    return "accounts.manage" in permissions_for(user)
-
-
-def accounts(request) -> dict:
+def permissions(request) -> dict:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
-        return {"can_manage_accounts": False}
-    # A callable: asked only when the template draws the link, and the answer is kept.
-    return {"can_manage_accounts": functools.cache(functools.partial(_can_manage_accounts, user))}
+        return {"can_manage_accounts": False, "can_view_audit": False}
+    from mederi.accounts.selectors import permissions_for
+
+    # Looked up only when a template draws a link that depends on it, and then once.
+    codes = SimpleLazyObject(lambda: permissions_for(user))
+    return {"can_manage_accounts": lambda: "accounts.manage" in codes,
+            "can_view_audit": lambda: "audit.view" in codes}
