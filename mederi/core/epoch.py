@@ -95,20 +95,41 @@ def _running_listener() -> _Listener | None:
     return listener if listener.ready.is_set() else None
 
 
+_request = threading.local()  # the value read once per request (see `request_started`)
+
+
+def request_started(**_signal) -> None:
+    """Connected to Django's request signals: the counter is read at most once per request."""
+    _request.value = None
+    _request.active = True
+
+
+def request_finished(**_signal) -> None:
+    _request.value = None
+    _request.active = False
+
+
 def current() -> int | tuple[int, int]:
     """A value that changes whenever the security epoch changes (once the change has committed):
     compare it with the one a cached decision was made under."""
     listener = _running_listener()
     if listener is not None:
         return listener.state()
+    remembered = getattr(_request, "value", None)
+    if remembered is not None:
+        return remembered
     with connection.cursor() as cursor:
         cursor.execute("SELECT value FROM core_security_epoch WHERE id = 1")
         row = cursor.fetchone()
-    return row[0] if row else 0
+    value = row[0] if row else 0
+    if getattr(_request, "active", False) and not connection.in_atomic_block:  # a committed value only
+        _request.value = value
+    return value
 
 
 def bump() -> None:
     """Call inside the transaction of the change: readers see the new value when it commits."""
+    _request.value = None
     with connection.cursor() as cursor:
         cursor.execute("UPDATE core_security_epoch SET value = value + 1 WHERE id = 1 RETURNING value")
         row = cursor.fetchone()
