@@ -14,7 +14,9 @@ measures, each with 16 connections for --duration seconds after a short warm-up:
 
 and then the latency of GET Patient/<id>/$everything for the patient copied from the largest
 shared Synthea bundle (median of sequential requests). wrk and the server share the 2 cores.
-Needs Debian's `wrk` (apt-get install wrk).
+Every request carries the bearer token of a staff account holding every permission (`bench`,
+made in the benchmark database if missing), so what is measured is the secured API:
+authentication, authorization and the audit log included. Needs Debian's `wrk` (apt-get install wrk).
 """
 
 from __future__ import annotations
@@ -38,7 +40,16 @@ import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import BENCH_DIR, DATASET, PYTHON, ROOT, database_env, load_manifest, machine  # noqa: E402
+from common import (  # noqa: E402
+    BENCH_DIR,
+    DATASET,
+    PYTHON,
+    ROOT,
+    bench_token,
+    database_env,
+    load_manifest,
+    machine,
+)
 
 CONNECTIONS = 16
 THREADS = 2
@@ -173,12 +184,18 @@ def parse_wrk(output: str) -> dict:
     return result
 
 
-def run_wrk(wrk: str, url: str, script: str | None, duration: float, warmup: float) -> dict:
+def auth_header(token: str | None) -> dict:
+    return {"Authorization": f"Bearer {token}"} if token else {}
+
+
+def run_wrk(wrk: str, url: str, script: str | None, duration: float, warmup: float, token: str | None = None) -> dict:
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
         handle.write(script or "")
         script_path = handle.name
     try:
-        base = [wrk, f"-t{THREADS}", f"-c{CONNECTIONS}", "--latency", "-s", script_path]
+        # -H headers are set before the script runs, and wrk.format() sends them with every request.
+        headers = [arg for name, value in auth_header(token).items() for arg in ("-H", f"{name}: {value}")]
+        base = [wrk, f"-t{THREADS}", f"-c{CONNECTIONS}", "--latency", *headers, "-s", script_path]
         if warmup:
             subprocess.run(base + [f"-d{warmup:g}s", url], capture_output=True, text=True, check=False)
         done = subprocess.run(base + [f"-d{duration:g}s", url], capture_output=True, text=True, check=False)
@@ -191,8 +208,8 @@ def run_wrk(wrk: str, url: str, script: str | None, duration: float, warmup: flo
 
 # -- the server -------------------------------------------------------------------------------------
 
-def start_server(env: dict, port: int, workers: int) -> subprocess.Popen:
-    log = open(BENCH_DIR / "server.log", "w")
+def start_server(env: dict, port: int, workers: int, log_name: str = "server.log") -> subprocess.Popen:
+    log = open(BENCH_DIR / log_name, "w")
     process = subprocess.Popen(
         [PYTHON, "-m", "mederi", "serve", "--workers", str(workers), "--port", str(port)],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
@@ -200,7 +217,7 @@ def start_server(env: dict, port: int, workers: int) -> subprocess.Popen:
     deadline = time.time() + 60
     while time.time() < deadline:
         if process.poll() is not None:
-            sys.exit(f"error: the server exited; see {BENCH_DIR / 'server.log'}")
+            sys.exit(f"error: the server exited; see {BENCH_DIR / log_name}")
         try:
             status, _body = get(port, "/ping")
             if status == 200:
@@ -222,26 +239,26 @@ def stop_server(process: subprocess.Popen) -> None:
             process.wait()
 
 
-def get(port: int, path: str, timeout: float = 60) -> tuple[int, bytes]:
+def get(port: int, path: str, timeout: float = 60, token: str | None = None) -> tuple[int, bytes]:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     try:
-        conn.request("GET", path, headers={"Accept": "application/fhir+json"})
+        conn.request("GET", path, headers={"Accept": "application/fhir+json", **auth_header(token)})
         response = conn.getresponse()
         return response.status, response.read()
     finally:
         conn.close()
 
 
-def time_everything(port: int, patient_id: str, repeats: int) -> dict:
+def time_everything(port: int, patient_id: str, repeats: int, token: str | None = None) -> dict:
     path = f"/fhir/R4/Patient/{patient_id}/$everything"
-    status, body = get(port, path)  # warm-up
+    status, body = get(port, path, token=token)  # warm-up
     if status != 200:
         sys.exit(f"error: {path} answered {status}: {body[:300]!r}")
     bundle = orjson.loads(body)
     times = []
     for _ in range(repeats):
         started = time.perf_counter()
-        status, body = get(port, path)
+        status, body = get(port, path, token=token)
         times.append(time.perf_counter() - started)
     return {"patient": patient_id, "entries": len(bundle.get("entry", [])), "total": bundle.get("total"),
             "bytes": len(body), "median_ms": round(statistics.median(times) * 1000, 1),
@@ -269,16 +286,17 @@ def run(engine: str, postgres_url: str | None, dataset: Path, duration: float, w
     if not targets["searches"]:
         sys.exit("error: no Observation patient/code pair has about 20 hits; import more patients")
     env = database_env(engine, postgres_url)
+    token = bench_token(env)
     port = free_port()
     process = start_server(env, port, workers)
     base = f"http://127.0.0.1:{port}"
     results: dict = {}
     try:
-        status, body = get(port, targets["searches"][0])
+        status, body = get(port, targets["searches"][0], token=token)
         if status != 200:
             sys.exit(f"error: the search answered {status}: {body[:300]!r}")
         sample_total = orjson.loads(body).get("total")
-        status, body = get(port, targets["reads"][0])
+        status, body = get(port, targets["reads"][0], token=token)
         if status != 200:
             sys.exit(f"error: the read answered {status}: {body[:300]!r}")
         plan = [
@@ -290,9 +308,9 @@ def run(engine: str, postgres_url: str | None, dataset: Path, duration: float, w
         ]
         for name, url, script in plan:
             print(f"  {engine}: {name} ...", file=sys.stderr, flush=True)
-            results[name] = run_wrk(wrk, url, script, duration, warmup)
+            results[name] = run_wrk(wrk, url, script, duration, warmup, token)
         print(f"  {engine}: $everything ...", file=sys.stderr, flush=True)
-        everything = time_everything(port, targets["largest"]["patient"], repeats)
+        everything = time_everything(port, targets["largest"]["patient"], repeats, token)
     finally:
         stop_server(process)
     ping = results["ping"]["requests_per_second"] or 0

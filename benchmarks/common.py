@@ -35,12 +35,52 @@ def database_env(engine: str, postgres_url: str | None = None) -> dict:
     """Environment for a process that uses the benchmark database of `engine`."""
     env = dict(os.environ)
     env.pop("DATABASE_URL", None)
+    env.pop("MEDERI_UNSAFE_NO_SECURITY", None)  # measure the secured API unless a script asks otherwise
     env["DJANGO_SETTINGS_MODULE"] = "mederi.settings"
     if engine == "sqlite":
         env["MEDERI_VAR_DIR"] = str(BENCH_DIR / "sqlite")
     else:
         env["DATABASE_URL"] = postgres_url
     return env
+
+
+BENCH_USER = "bench"
+BENCH_ROLE = "bench-all"
+
+
+def bench_token(env: dict, hours: float = 12.0) -> str:
+    """A bearer token of the staff account `bench`, which holds every permission.
+
+    Django must already be set up for the benchmark database (`bench_http.pick_targets` does it);
+    `env` is that database's environment (`database_env`) for the `mederi token` that issues it.
+    The account has no usable password: it exists only to be given tokens.
+    """
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+
+    from mederi.accounts import services
+    from mederi.accounts.models import Profile, Role
+    from mederi.accounts.permissions import all_permissions
+
+    services.ensure_default_roles()
+    role = Role.objects.filter(slug=BENCH_ROLE).first()
+    if role is None:
+        services.create_role(BENCH_ROLE, "Benchmark", all_permissions())
+    else:
+        services.update_role(role, all_permissions())
+    user, created = get_user_model().objects.get_or_create(username=BENCH_USER, defaults={"first_name": "Benchmark"})
+    if created:
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+        Profile.objects.create(user=user, kind=Profile.STAFF, full_name="Benchmark", mfa_required=False)
+    services.assign_role(user, BENCH_ROLE)
+    connection.close()
+    done = subprocess.run([PYTHON, "-m", "mederi", "token", BENCH_USER, "--hours", f"{hours:g}"],
+                          cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    lines = done.stdout.split()
+    if done.returncode != 0 or not lines:
+        sys.exit(f"error: `mederi token {BENCH_USER}` failed: {done.stderr.strip() or done.stdout.strip()}")
+    return lines[-1]
 
 
 def sqlite_path() -> Path:

@@ -5,7 +5,8 @@
     .venv/bin/python benchmarks/run_all.py --postgres postgres://postgres@127.0.0.1:5432/mederi_bench
 
 For each database: a fresh import of the data set (bench_import.py), then the HTTP load
-(bench_http.py) against the imported database. Results go to var/bench/*.json and
+(bench_http.py) against the imported database, then read and search with security on and off
+(bench_security.py). Results go to var/bench/*.json and
 var/bench/summary.json. The PostgreSQL database is dropped at the end unless --keep.
 """
 
@@ -25,19 +26,23 @@ from common import BENCH_DIR, DATASET, PYTHON, ROOT, drop_postgres, load_manifes
 
 HERE = Path(__file__).resolve().parent
 
-# (label, how to read it from the results, target, published reference)
+# (label, how to read it from the import, HTTP and security results, target, published reference)
 ROWS = [
-    ("import, resources/s", lambda i, h: i["resources_per_second"], ">= 3000", "HAPI ~2,214; Medplum ~764 (8 vCPU)"),
-    ("ping (no database), req/s", lambda i, h: h["endpoints"]["ping"]["requests_per_second"], "ceiling", ""),
-    ("read by id, req/s", lambda i, h: h["endpoints"]["read"]["requests_per_second"], ">= 1500", ""),
-    ("read / ping", lambda i, h: h["endpoints"]["read"].get("ratio_to_ping"), ">= 0.6", ""),
-    ("read p99 ms", lambda i, h: h["endpoints"]["read"]["latency_ms"].get("p99"), "", ""),
-    ("search patient+code (~20 hits), req/s", lambda i, h: h["endpoints"]["search"]["requests_per_second"],
+    ("import, resources/s", lambda i, h, s: i["resources_per_second"], ">= 3000", "HAPI ~2,214; Medplum ~764 (8 vCPU)"),
+    ("ping (no database), req/s", lambda i, h, s: h["endpoints"]["ping"]["requests_per_second"], "ceiling", ""),
+    ("read by id, req/s", lambda i, h, s: h["endpoints"]["read"]["requests_per_second"], ">= 1500", ""),
+    ("read / ping", lambda i, h, s: h["endpoints"]["read"].get("ratio_to_ping"), ">= 0.6", ""),
+    ("read p99 ms", lambda i, h, s: h["endpoints"]["read"]["latency_ms"].get("p99"), "", ""),
+    ("search patient+code (~20 hits), req/s", lambda i, h, s: h["endpoints"]["search"]["requests_per_second"],
      ">= 400", ""),
-    ("search p99 ms", lambda i, h: h["endpoints"]["search"]["latency_ms"].get("p99"), "", ""),
-    ("create Observation, req/s", lambda i, h: h["endpoints"]["create"]["requests_per_second"], ">= 400", ""),
-    ("create p99 ms", lambda i, h: h["endpoints"]["create"]["latency_ms"].get("p99"), "", ""),
-    ("Patient/$everything (largest), median ms", lambda i, h: h["everything"]["median_ms"], "< 1000", ""),
+    ("search p99 ms", lambda i, h, s: h["endpoints"]["search"]["latency_ms"].get("p99"), "", ""),
+    ("create Observation, req/s", lambda i, h, s: h["endpoints"]["create"]["requests_per_second"], ">= 400", ""),
+    ("create p99 ms", lambda i, h, s: h["endpoints"]["create"]["latency_ms"].get("p99"), "", ""),
+    ("Patient/$everything (largest), median ms", lambda i, h, s: h["everything"]["median_ms"], "< 1000", ""),
+    ("read, security off (median), req/s", lambda i, h, s: s["median"]["off"]["read"], "", ""),
+    ("read, cost of security, %", lambda i, h, s: s["cost_percent"]["read"], "<= 15", ""),
+    ("search, security off (median), req/s", lambda i, h, s: s["median"]["off"]["search"], "", ""),
+    ("search, cost of security, %", lambda i, h, s: s["cost_percent"]["search"], "<= 15", ""),
 ]
 
 
@@ -51,16 +56,20 @@ def step(args: list[str], fatal: bool = True) -> None:
               flush=True)
 
 
-def run_engine(engine: str, url: str | None, options) -> tuple[dict, dict]:
+def run_engine(engine: str, url: str | None, options) -> tuple[dict, dict, dict]:
     db = ["--postgres", url] if url else []
     import_json = BENCH_DIR / f"import-{engine}.json"
     http_json = BENCH_DIR / f"http-{engine}.json"
+    security_json = BENCH_DIR / f"security-{engine}.json"
     if not options.skip_import:
         patients = ["--patients", str(options.patients)] if options.patients else []
         step([PYTHON, str(HERE / "bench_import.py"), *db, *patients, "--json", str(import_json)])
     step([PYTHON, str(HERE / "bench_http.py"), *db, "--duration", str(options.duration),
           "--json", str(http_json)], fatal=False)
-    return orjson.loads(import_json.read_bytes()), orjson.loads(http_json.read_bytes())
+    step([PYTHON, str(HERE / "bench_security.py"), *db, "--duration", str(options.duration),
+          "--json", str(security_json)], fatal=False)
+    return (orjson.loads(import_json.read_bytes()), orjson.loads(http_json.read_bytes()),
+            orjson.loads(security_json.read_bytes()))
 
 
 def fmt(value) -> str:
@@ -71,7 +80,7 @@ def fmt(value) -> str:
     return f"{value:,}" if isinstance(value, int) else str(value)
 
 
-def table(results: dict[str, tuple[dict, dict]]) -> str:
+def table(results: dict[str, tuple[dict, dict, dict]]) -> str:
     engines = list(results)
     header = ["measure", "target", *engines, "published"]
     lines = [header]
@@ -108,7 +117,7 @@ def main(argv=None) -> int:
           f"imported: {results['sqlite'][0]['patients']} patients, {results['sqlite'][0]['resources']} resources")
     print(table(results))
     summary = {"machine": machine(), "minutes": round((time.time() - started) / 60, 1),
-               "results": {e: {"import": i, "http": h} for e, (i, h) in results.items()}}
+               "results": {e: {"import": i, "http": h, "security": s} for e, (i, h, s) in results.items()}}
     (BENCH_DIR / "summary.json").write_bytes(orjson.dumps(summary, option=orjson.OPT_INDENT_2))
     return 0
 
