@@ -25,6 +25,7 @@ from mederi.core import epoch
 from mederi.core.context import Context
 from mederi.core.errors import Forbidden, Unauthenticated
 from mederi.fhir import indexing, validation
+from mederi.fhir.rows import placeholders
 
 GROUP_TYPES: dict[str, frozenset[str]] = {
     "demographics": frozenset({"Patient", "RelatedPerson", "Person"}),
@@ -196,20 +197,16 @@ def hidden_patients(context: Context) -> list[str]:
 # -- SQL conditions -------------------------------------------------------------------------------
 
 
-def _placeholders(values) -> str:
-    return ", ".join(["%s"] * len(values))
-
-
 def _in_compartment(alias: str, resource_type: str | None, patient_ids: list[str]) -> tuple[str, list]:
     """`alias` is in the compartment of one of `patient_ids` (for a type, or for any type)."""
-    marks = _placeholders(patient_ids)
+    marks = placeholders(patient_ids)
     own = f"({alias}.resource_type = 'Patient' AND {alias}.logical_id IN ({marks}))"
     if resource_type is not None:
         params = indexing.patient_compartment_params(resource_type)
         member = ""
         if params:
             member = (f"EXISTS (SELECT 1 FROM fhir_idx_reference x WHERE x.resource_id = {alias}.id "
-                      f"AND x.param IN ({_placeholders(params)}) AND x.target_type = 'Patient' "
+                      f"AND x.param IN ({placeholders(params)}) AND x.target_type = 'Patient' "
                       f"AND x.target_id IN ({marks}))")
         if resource_type == "Patient":
             if not member:
@@ -220,7 +217,7 @@ def _in_compartment(alias: str, resource_type: str | None, patient_ids: list[str
     for rtype in validation.RESOURCE_TYPES:
         params = indexing.patient_compartment_params(rtype)
         if params:
-            pairs.append(f"(x.resource_type = %s AND x.param IN ({_placeholders(params)}))")
+            pairs.append(f"(x.resource_type = %s AND x.param IN ({placeholders(params)}))")
             values += [rtype, *params]
     member = (f"EXISTS (SELECT 1 FROM fhir_idx_reference x WHERE x.resource_id = {alias}.id "
               f"AND x.target_type = 'Patient' AND x.target_id IN ({marks}) AND ({' OR '.join(pairs)}))")
@@ -241,12 +238,12 @@ def visibility(context: Context, resource_type: str | None, alias: str = "r",
     if resource_type is None:
         types = readable_types(context, interaction)
         if types is not None:
-            conditions.append((f"{alias}.resource_type IN ({_placeholders(types)})", types) if types else ("1 = 0", []))
+            conditions.append((f"{alias}.resource_type IN ({placeholders(types)})", types) if types else ("1 = 0", []))
     if context.patient_id is not None:
         own, values = _in_compartment(alias, resource_type, [context.patient_id])
         if resource_type is None:
             shared = _shared_types()
-            conditions.append((f"({own} OR {alias}.resource_type IN ({_placeholders(shared)}))", [*values, *shared]))
+            conditions.append((f"({own} OR {alias}.resource_type IN ({placeholders(shared)}))", [*values, *shared]))
         elif resource_type == "Group" or group_of(resource_type) not in SHARED_GROUPS:
             conditions.append((own, values))
     hidden = hidden_patients(context)
@@ -268,7 +265,7 @@ def visible_pks(context: Context, pks: list[int], interaction: str = "read") -> 
     for start in range(0, len(pks), 500):
         chunk = pks[start : start + 500]
         with connection.cursor() as cursor:
-            cursor.execute(f"SELECT r.id FROM fhir_resource r WHERE r.id IN ({_placeholders(chunk)}) AND {sql}",
+            cursor.execute(f"SELECT r.id FROM fhir_resource r WHERE r.id IN ({placeholders(chunk)}) AND {sql}",
                            [*chunk, *values])
             found.update(row[0] for row in cursor.fetchall())
     return found

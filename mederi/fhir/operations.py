@@ -9,7 +9,8 @@ from mederi.core.errors import InvalidRequest, Issue, operation_outcome
 from mederi.fhir import access, indexing, validation
 from mederi.fhir.models import Resource, SearchReference
 from mederi.fhir.rendering import searchset_bundle_json
-from mederi.fhir.search import SearchRequest, SearchResult, _load, _save_snapshot
+from mederi.fhir.rows import load
+from mederi.fhir.search import SearchRequest, SearchResult, _save_snapshot
 from mederi.fhir.selectors import _instant, _whole_number
 
 
@@ -64,7 +65,7 @@ def patient_everything(repository, patient_id: str, params, base_url: str) -> st
         ordered_page = ordered[:count]
     else:
         ordered_page = ordered
-    result = SearchResult(request, _load(ordered_page), [], len(ordered), snapshot, [])
+    result = SearchResult(request, load(ordered_page), [], len(ordered), snapshot, [])
     return searchset_bundle_json(result, base_url, "Patient", f"Patient/{patient_id}/$everything")
 
 

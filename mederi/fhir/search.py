@@ -23,7 +23,7 @@ from django.db import connection
 from mederi.core import clock
 from mederi.core.context import Context
 from mederi.core.errors import InvalidRequest, Issue, MederiError, NotFound
-from mederi.fhir import access, indexing, sensitive, validation, values
+from mederi.fhir import access, includes, indexing, sensitive, validation, values
 from mederi.fhir.models import (
     SearchDate,
     SearchNumber,
@@ -34,6 +34,7 @@ from mederi.fhir.models import (
     SearchToken,
     SearchUri,
 )
+from mederi.fhir.rows import NOTHING, SELECT_COLUMNS, Condition, any_of, fetch, load, placeholders
 
 PREFIXES = ("eq", "ne", "gt", "lt", "ge", "le", "sa", "eb", "ap")
 RESULT_PARAMS = {
@@ -67,12 +68,6 @@ REFERENCE_TABLE = INDEX_TABLE_BY_TYPE["reference"]
 # Which index test should find the candidate rows when several are ANDed: a reference usually
 # names one patient or encounter, a token one code; dates and numbers match broad ranges.
 DRIVER_RANK = {"reference": 0, "token": 1, "uri": 1, "string": 2}
-_SELECT = "r.id, r.resource_type, r.logical_id, r.version_id, r.last_updated, r.content"
-_COLUMNS = ("pk", "resource_type", "logical_id", "version_id", "last_updated", "content")
-
-# A condition: SQL text with %s placeholders, and the values for them in order.
-Condition = tuple[str, list]
-NOTHING: Condition = ("1 = 0", [])
 
 
 def _error(message: str, code: str = "invalid") -> MederiError:
@@ -102,18 +97,6 @@ def _split_prefix(value: str) -> tuple[str, str]:
 
 
 # -- building conditions ---------------------------------------------------------------------------
-
-
-def _any(conditions: list[Condition]) -> Condition:
-    if not conditions:
-        return NOTHING
-    if len(conditions) == 1:
-        return conditions[0]
-    return " OR ".join(f"({sql})" for sql, _ in conditions), [p for _, params in conditions for p in params]
-
-
-def _placeholders(values: list) -> str:
-    return ", ".join(["%s"] * len(values))
 
 
 def _like(column: str, pattern_before: str, text: str, pattern_after: str) -> Condition:
@@ -253,7 +236,7 @@ def _uri_condition(value: str, modifier: str | None) -> Condition:
     if modifier == "above":
         pieces = value.split("/")
         parents = ["/".join(pieces[:n]) for n in range(3, len(pieces) + 1)]
-        return (f"value IN ({_placeholders(parents)})", parents) if parents else NOTHING
+        return (f"value IN ({placeholders(parents)})", parents) if parents else NOTHING
     return "value = %s", [value]
 
 
@@ -370,9 +353,9 @@ class _Compiler:
             raise _error(f"parameter '{name}' has no value")
         if code == "_id":
             operator = "NOT IN" if modifier == "not" else "IN"
-            return f"{alias}.logical_id {operator} ({_placeholders(values)})", values
+            return f"{alias}.logical_id {operator} ({placeholders(values)})", values
         if code == "_lastUpdated":
-            return _any([_instant_condition(alias, *_split_prefix(item)) for item in values])
+            return any_of([_instant_condition(alias, *_split_prefix(item)) for item in values])
         param = indexing.search_param(resource_type or "Resource", code)
         if param is None:
             where = resource_type or "all resource types"
@@ -398,7 +381,7 @@ class _Compiler:
                 conditions.append(self.value_condition(param, item, modifier))
             except MederiError as exc:
                 raise _error(f"search parameter '{name}': {exc}") from exc
-        values_sql, values_params = _any(conditions)
+        values_sql, values_params = any_of(conditions)
         return _IndexTest(alias, table, f"{rows_sql} AND ({values_sql})", rows_params + values_params,
                           negated=modifier == "not", rank=rank)
 
@@ -447,7 +430,7 @@ class _Compiler:
                 [target, *inner_params],
             ))
         if to_targets:
-            to_sql, to_params = _any(to_targets)
+            to_sql, to_params = any_of(to_targets)
             rows_sql, rows_params = f"{rows_sql} AND ({to_sql})", rows_params + to_params
         return _IndexTest(alias, REFERENCE_TABLE, rows_sql, rows_params, rank=2)
 
@@ -573,7 +556,7 @@ class _Query:
     order_params: list = field(default_factory=list)
 
     def rows(self, limit: int) -> list:
-        return _fetch(f"SELECT {_SELECT} FROM fhir_resource r WHERE {self.where} ORDER BY {self.order} LIMIT %s",
+        return fetch(f"SELECT {SELECT_COLUMNS} FROM fhir_resource r WHERE {self.where} ORDER BY {self.order} LIMIT %s",
                       [*self.params, *self.order_params, limit])
 
     def ids(self, limit: int) -> list[int]:
@@ -620,32 +603,6 @@ class SearchResult:
         return self.request.offset + self.request.count < self.total
 
 
-def _stored(rows) -> list:
-    """StoredResources from rows of `_COLUMNS`, read through the ORM or with plain SQL."""
-    from mederi.fhir.repository import StoredResource, _datetime_from_db
-
-    return [
-        StoredResource(pk, rt, lid, vid, _datetime_from_db(lu), False, sensitive.open_content(rt, content))
-        for pk, rt, lid, vid, lu, content in rows
-    ]
-
-
-def _fetch(sql: str, params: list) -> list:
-    """StoredResources from a query that selects `_SELECT`."""
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return _stored(cursor.fetchall())
-
-
-def _load(pks: list[int]) -> list:
-    if not pks:
-        return []
-    found = _fetch(f"SELECT {_SELECT} FROM fhir_resource r WHERE r.id IN ({_placeholders(pks)}) AND r.deleted = %s",
-                   [*pks, False])
-    by_pk = {stored.pk: stored for stored in found}
-    return [by_pk[pk] for pk in pks if pk in by_pk]
-
-
 def run_search(repository, resource_type: str | None, items, *, base_url: str = "", strict: bool = False
                ) -> SearchResult:
     if resource_type is not None and not validation.is_resource_type(resource_type):
@@ -675,7 +632,7 @@ def run_search(repository, resource_type: str | None, items, *, base_url: str = 
         total = len(ids) if len(ids) < SNAPSHOT_LIMIT else query.count()
         snapshot = _save_snapshot(request, ids, total, context)
     matches = rows[request.offset : request.offset + request.count]
-    included = access.only_visible(context, _includes(request, matches))
+    included = includes.included(context, request, matches)
     return SearchResult(request, matches, included, total if request.total != "none" else None, snapshot,
                         compiler.warnings)
 
@@ -709,88 +666,9 @@ def _page_from_snapshot(request: SearchRequest, compiler: _Compiler) -> SearchRe
     request.filters = parse_qsl(snapshot.query, keep_blank_values=True)
     ids = orjson.loads(snapshot.ids)
     # Access may have narrowed since the first page: each page is checked again.
-    matches = access.only_visible(compiler.context, _load(ids[request.offset : request.offset + request.count]))
-    included = access.only_visible(compiler.context, _includes(request, matches))
+    matches = access.only_visible(compiler.context, load(ids[request.offset : request.offset + request.count]))
+    included = includes.included(compiler.context, request, matches)
     return SearchResult(request, matches, included, snapshot.total, snapshot.key, compiler.warnings)
-
-
-def _parse_include(spec: str, reverse: bool) -> tuple[str, str, str | None, bool]:
-    iterate = spec.endswith(":iterate")
-    if iterate:
-        spec = spec[: -len(":iterate")]
-    pieces = spec.split(":")
-    if len(pieces) not in (2, 3) or not validation.is_resource_type(pieces[0]):
-        raise _error(f"'{spec}' must look like Type:searchParam or Type:searchParam:TargetType")
-    source, code = pieces[0], pieces[1]
-    target = pieces[2] if len(pieces) == 3 else None
-    if code != "*":
-        param = indexing.search_param(source, code)
-        if param is None or param.type != "reference":
-            kind = "_revinclude" if reverse else "_include"
-            raise _error(f"{kind} '{spec}': '{code}' is not a reference parameter of {source}")
-    return source, code, target, iterate
-
-
-def _includes(request: SearchRequest, matches: list) -> list:
-    if not matches or not (request.include or request.revinclude):
-        return []
-    seen = {(m.resource_type, m.logical_id) for m in matches}
-    included: list = []
-    frontier = matches
-    specs = [(_parse_include(s, False), False) for s in request.include]
-    specs += [(_parse_include(s, True), True) for s in request.revinclude]
-    for depth in range(4):  # :iterate follows at most four hops
-        found: list = []
-        for (source, code, target, iterate), reverse in specs:
-            if depth > 0 and not iterate:
-                continue
-            found += _revinclude_step(frontier, source, code) if reverse else _include_step(
-                frontier, source, code, target
-            )
-        fresh = []
-        for stored in found:
-            key = (stored.resource_type, stored.logical_id)
-            if key not in seen:
-                seen.add(key)
-                fresh.append(stored)
-        if not fresh:
-            break
-        included += fresh
-        frontier = fresh
-    return included
-
-
-def _include_step(frontier: list, source: str, code: str, target: str | None) -> list:
-    pks = [m.pk for m in frontier if m.resource_type == source]
-    if not pks:
-        return []
-    sql = f"SELECT DISTINCT target_type, target_id FROM {REFERENCE_TABLE} WHERE resource_id IN ({_placeholders(pks)})"
-    sql += " AND target_id IS NOT NULL"
-    params: list = list(pks)
-    if code != "*":
-        sql, params = sql + " AND param = %s", params + [code]
-    if target:
-        sql, params = sql + " AND target_type = %s", params + [target]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        wanted = cursor.fetchall()
-    if not wanted:
-        return []
-    targets = _any([("r.resource_type = %s AND r.logical_id = %s", [t, i]) for t, i in wanted])
-    return _fetch(f"SELECT {_SELECT} FROM fhir_resource r WHERE ({targets[0]}) AND r.deleted = %s ORDER BY r.id",
-                  [*targets[1], False])
-
-
-def _revinclude_step(frontier: list, source: str, code: str) -> list:
-    referring = _any([("target_type = %s AND target_id = %s", [m.resource_type, m.logical_id]) for m in frontier])
-    refs_sql, refs_params = f"resource_type = %s AND ({referring[0]})", [source, *referring[1]]
-    if code != "*":
-        refs_sql, refs_params = refs_sql + " AND param = %s", refs_params + [code]
-    return _fetch(
-        f"SELECT {_SELECT} FROM fhir_resource r WHERE r.id IN (SELECT resource_id FROM {REFERENCE_TABLE}"
-        f" WHERE {refs_sql}) AND r.deleted = %s ORDER BY r.id LIMIT %s",
-        [*refs_params, False, settings.FHIR_MAX_PAGE_SIZE],
-    )
 
 
 def match_query(resource_type: str, query: str, context: Context) -> list:
