@@ -350,13 +350,18 @@ def print_summary(summary: dict) -> None:
           f"({everything['bytes'] // 1024} KiB), from {summary['everything_source']}")
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description="HTTP throughput of the FHIR API under wrk")
+def add_load_options(parser: argparse.ArgumentParser, duration_help: str) -> None:
+    """The options every wrk-driven benchmark takes: database, data set, load, server workers."""
     parser.add_argument("--postgres", metavar="URL", help="the PostgreSQL database bench_import.py filled")
     parser.add_argument("--dataset", default=str(DATASET))
-    parser.add_argument("--duration", type=float, default=10.0, help="seconds of load per endpoint")
+    parser.add_argument("--duration", type=float, default=10.0, help=duration_help)
     parser.add_argument("--warmup", type=float, default=2.0, help="seconds of unmeasured load first")
     parser.add_argument("--workers", type=int, default=2)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description="HTTP throughput of the FHIR API under wrk")
+    add_load_options(parser, "seconds of load per endpoint")
     parser.add_argument("--repeats", type=int, default=5, help="sequential $everything requests to time")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--json", metavar="FILE", help="result file (default var/bench/http-<engine>.json)")

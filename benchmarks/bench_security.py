@@ -34,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_http import (  # noqa: E402
     CONNECTIONS,
+    add_load_options,
     free_port,
     get,
     lua_rotate,
@@ -43,7 +44,7 @@ from bench_http import (  # noqa: E402
     start_server,
     stop_server,
 )
-from common import BENCH_DIR, DATASET, bench_token, database_env, machine  # noqa: E402
+from common import BENCH_DIR, bench_token, database_env, machine  # noqa: E402
 
 MODES = ("on", "off")
 ENDPOINTS = ("read", "search")
@@ -182,11 +183,7 @@ def print_summary(summary: dict) -> None:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description="FHIR read and search throughput with security on and off")
-    parser.add_argument("--postgres", metavar="URL", help="the PostgreSQL database bench_import.py filled")
-    parser.add_argument("--dataset", default=str(DATASET))
-    parser.add_argument("--duration", type=float, default=10.0, help="seconds of load per endpoint, mode and round")
-    parser.add_argument("--warmup", type=float, default=2.0, help="seconds of unmeasured load first")
-    parser.add_argument("--workers", type=int, default=2)
+    add_load_options(parser, "seconds of load per endpoint, mode and round")
     parser.add_argument("--rounds", type=int, default=4, help="rounds of on, off (at least 2)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--json", metavar="FILE", help="result file (default var/bench/security-<engine>.json)")

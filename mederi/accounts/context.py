@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+from dataclasses import replace
 
 from django.db import connection
 from django.db.models import Min
@@ -110,6 +111,4 @@ def context_for_token(raw_token: str, remote_addr: str | None = None) -> Context
 
 
 def _with_address(context: Context, remote_addr: str | None) -> Context:
-    from dataclasses import replace
-
     return replace(context, remote_addr=remote_addr) if remote_addr else context

@@ -43,6 +43,7 @@ CONTEXT_SCOPES = {
     "online_access": "Stay connected while you are signed in (refresh token)",
 }
 IGNORED_SCOPES = {"openid", "fhirUser", "profile"}  # accepted in requests, not granted: no OpenID Connect yet
+# SMART v2 letters and the interactions (and words on the consent screen) they stand for.
 _LETTER_WORDS = {"c": "create", "r": "read", "u": "update", "d": "delete", "s": "search"}
 
 
@@ -105,13 +106,12 @@ def narrow_scopes(scopes: list[str], permissions: frozenset[str]) -> list[str]:
             granted.append(scope)
             continue
         level, resource_type, letters = parsed
-        kept = "".join(c for c in letters if access.permission_for(resource_type, _INTERACTION[c]) in permissions)
+        kept = "".join(c for c in letters if access.permission_for(resource_type, _LETTER_WORDS[c]) in permissions)
         if kept:
             granted.append(f"{level}/{resource_type}.{kept}")
     return granted
 
 
-_INTERACTION = {"c": "create", "r": "read", "u": "update", "d": "delete", "s": "search"}
 
 
 class SmartValidator(OAuth2Validator):

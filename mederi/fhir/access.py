@@ -213,20 +213,27 @@ def _in_compartment(alias: str, resource_type: str | None, patient_ids: list[str
                 return own, list(patient_ids)
             return f"({own} OR {member})", [*patient_ids, *params, *patient_ids]
         return (member or "1 = 0"), ([*params, *patient_ids] if member else [])
+    pairs, values = _compartment_pairs()
+    member = (f"EXISTS (SELECT 1 FROM fhir_idx_reference x WHERE x.resource_id = {alias}.id "
+              f"AND x.target_type = 'Patient' AND x.target_id IN ({marks}) AND ({pairs}))")
+    return f"({own} OR {member})", [*patient_ids, *patient_ids, *values]
+
+
+@lru_cache(maxsize=None)
+def _compartment_pairs() -> tuple[str, tuple]:
+    """(resource type, compartment parameter) pairs of every type, as one OR over index rows `x`."""
     pairs, values = [], []
     for rtype in validation.RESOURCE_TYPES:
         params = indexing.patient_compartment_params(rtype)
         if params:
             pairs.append(f"(x.resource_type = %s AND x.param IN ({placeholders(params)}))")
             values += [rtype, *params]
-    member = (f"EXISTS (SELECT 1 FROM fhir_idx_reference x WHERE x.resource_id = {alias}.id "
-              f"AND x.target_type = 'Patient' AND x.target_id IN ({marks}) AND ({' OR '.join(pairs)}))")
-    return f"({own} OR {member})", [*patient_ids, *patient_ids, *values]
+    return " OR ".join(pairs), tuple(values)
 
 
-def _shared_types() -> list[str]:
-    return [t for t in validation.RESOURCE_TYPES
-            if group_of(t) in SHARED_GROUPS and t != "Group"]
+@lru_cache(maxsize=None)
+def _shared_types() -> tuple[str, ...]:
+    return tuple(t for t in validation.RESOURCE_TYPES if group_of(t) in SHARED_GROUPS and t != "Group")
 
 
 def visibility(context: Context, resource_type: str | None, alias: str = "r",
