@@ -21,6 +21,8 @@ from oauth2_provider.views import AuthorizationView
 from mederi.accounts import oauth
 from mederi.accounts.context import context_for_user, token_checksum
 from mederi.accounts.models import EhrLaunch, LaunchContext, Profile
+from mederi.accounts.signals import remote_addr
+from mederi.audit import services as audit
 from mederi.core.errors import MederiError
 from mederi.fhir.repository import Repository
 
@@ -100,11 +102,14 @@ class SmartAuthorizationView(AuthorizationView):
         return data
 
     def _patients(self, query: str) -> list[dict]:
-        context = context_for_user(self.request.user)
+        context = context_for_user(self.request.user, remote_addr(self.request))
         try:
             result = Repository(context).search("Patient", [("name", query), ("_count", "20")])
         except MederiError:
             return []
+        # The picker shows names and birth dates: a search of patient data like any other.
+        audit.record(context, "search", resource_type="Patient", query=f"patient picker: name={query}",
+                     resource_ids=[s.reference for s in result.matches])
         rows = []
         for stored in result.matches:
             body = stored.as_dict()

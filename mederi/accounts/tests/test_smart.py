@@ -133,6 +133,8 @@ def test_standalone_launch_with_pkce_patient_picker_refresh_and_revocation(live_
     token = client.fetch_token(config["token_endpoint"], authorization_response=location, code_verifier=verifier)
 
     assert token["patient"] == "p-ana"
+    picker = AuditEntry.objects.filter(action="search", query__startswith="patient picker").last()
+    assert (picker.actor_name, picker.references) == ("drsmart", ["Patient/p-ana"])
     assert set(token["scope"].split()) == {"launch/patient", "patient/Patient.rs", "patient/Observation.rs",
                                            "offline_access"}  # openid is not granted: no OpenID Connect
     assert token["refresh_token"]
