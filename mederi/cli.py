@@ -174,7 +174,7 @@ def cmd_token(args) -> int:
     from django.contrib.auth import get_user_model
     from oauth2_provider.models import Application
 
-    from mederi.accounts import services
+    from mederi.accounts import services, working_location
     from mederi.fhir.access import is_resource_scope
 
     user = get_user_model().objects.filter(username=args.username, is_active=True).first()
@@ -186,12 +186,16 @@ def cmd_token(args) -> int:
         print(f"error: not SMART resource scopes: {' '.join(unknown) or '(none)'}; e.g. user/*.rs patient/Observation.rs",
               file=sys.stderr)
         return 2
+    if args.location and args.location not in {key for key, _ in working_location.choices(user)}:
+        print(f"error: {args.username} holds no role at location '{args.location}'; their locations: "
+              f"{', '.join(key for key, _ in working_location.choices(user)) or '(none)'}", file=sys.stderr)
+        return 2
     application, _ = Application.objects.get_or_create(
         name="Mederi command line", defaults={"client_type": Application.CLIENT_PUBLIC, "client_secret": "",
                                               "authorization_grant_type": Application.GRANT_AUTHORIZATION_CODE,
                                               "redirect_uris": "http://127.0.0.1/"})
     print(services.issue_access_token(user, application, args.scope, args.patient,
-                                      lifetime=timedelta(hours=args.hours)))
+                                      lifetime=timedelta(hours=args.hours), location_id=args.location))
     return 0
 
 
@@ -271,6 +275,7 @@ def build_parser() -> argparse.ArgumentParser:
     token.add_argument("username")
     token.add_argument("--scope", default="user/*.cruds", help="SMART scopes (default: user/*.cruds)")
     token.add_argument("--patient", help="launch context: limit the token to this patient's record")
+    token.add_argument("--location", help="the Location id the user works at: roles given for it apply")
     token.add_argument("--hours", type=float, default=1.0, help="lifetime in hours (default 1)")
     token.set_defaults(func=cmd_token)
 

@@ -30,11 +30,14 @@ PAYERS = [
     {"resourceType": "Organization", "id": "demo-payer-medicare", "active": True, "name": "Medicare Part B",
      "type": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/organization-type", "code": "pay"}]}]},
 ]
-LOCATION = {
-    "resourceType": "Location", "id": "demo-clinic-main", "status": "active", "name": "Riverside main clinic",
-    "managingOrganization": {"reference": "Organization/demo-practice"},
-    "address": {"line": ["12 River Road"], "city": "Springfield", "state": "IL", "postalCode": "62701"},
-}
+LOCATIONS = [
+    {"resourceType": "Location", "id": "demo-clinic-main", "status": "active", "name": "Riverside main clinic",
+     "managingOrganization": {"reference": "Organization/demo-practice"},
+     "address": {"line": ["12 River Road"], "city": "Springfield", "state": "IL", "postalCode": "62701"}},
+    {"resourceType": "Location", "id": "demo-clinic-north", "status": "active", "name": "Riverside north clinic",
+     "managingOrganization": {"reference": "Organization/demo-practice"},
+     "address": {"line": ["480 Lake Avenue"], "city": "Springfield", "state": "IL", "postalCode": "62702"}},
+]
 STAFF = [  # id, family, given, prefix, npi, role code, role display
     ("demo-dr-ruiz", "Ruiz", "Ana", "Dr.", "1234567893", "doctor", "Doctor"),
     ("demo-dr-okafor", "Okafor", "James", "Dr.", "1245319599", "doctor", "Doctor"),
@@ -178,13 +181,15 @@ def _chart(index: int, row: tuple, today: date) -> list[dict]:
 def demo_resources(today: date | None = None) -> list[dict]:
     # Visit dates are fixed to the practice's first day so reloading the demo is a no-op.
     today = today or date(2026, 11, 2)
-    resources = [PRACTICE, *PAYERS, LOCATION, *_staff()]
+    resources = [PRACTICE, *PAYERS, *LOCATIONS, *_staff()]
     for index, row in enumerate(PATIENTS):
         resources += _chart(index, row, today)
     return resources
 
 
 DEMO_PASSWORD = "mederi-demo-2026"
+# The nurse's role is given per clinic: she chooses where she works at sign-in.
+NURSE_LOCATIONS = ("demo-clinic-main", "demo-clinic-north")
 DEMO_USERS = [  # username, full name, role, practitioner id
     ("frontdesk", "Fran Desk", "front_desk", ""),
     ("biller", "Bill Ling", "biller", ""),
@@ -225,7 +230,8 @@ def _load_demo_users() -> None:
     for username, full_name, role, practitioner_id in DEMO_USERS:
         if not users.filter(username=username).exists():
             # Demo accounts skip multi-factor enrolment so the practice can be tried at once.
-            accounts.create_staff_user(username, DEMO_PASSWORD, full_name, roles=[role],
+            roles = [(role, place) for place in NURSE_LOCATIONS] if username == "nurse" else [role]
+            accounts.create_staff_user(username, DEMO_PASSWORD, full_name, roles=roles,
                                        practitioner_id=practitioner_id, mfa_required=False)
     username, full_name, patient_id = PATIENT_LOGIN
     if not users.filter(username=username).exists():
@@ -235,6 +241,7 @@ def _load_demo_users() -> None:
 def demo_logins() -> str:
     lines = [f"  {username:<10} {role:<15} password: {DEMO_PASSWORD}" for username, _, role, _ in DEMO_USERS]
     lines.append(f"  {PATIENT_LOGIN[0]:<10} {'patient':<15} password: {DEMO_PASSWORD}  (only {PATIENT_LOGIN[2]})")
+    lines.append("  (nurse holds her role at both clinics: she says where she works at sign-in)")
     return ("demo logins:\n" + "\n".join(lines) + "\n"
             f"restricted chart (break the glass as drruiz): {', '.join(sorted(RESTRICTED_PATIENTS))}\n"
             f"SMART app: client_id {SMART_APP['client_id']} (public, PKCE S256), redirect {SMART_APP['redirect_uris']}\n"

@@ -45,6 +45,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "mederi.accounts.middleware.IdleLogoutMiddleware",
     "mederi.accounts.middleware.MfaPendingMiddleware",
+    "mederi.accounts.middleware.WorkingLocationMiddleware",
     "mederi.accounts.middleware.BearerTokenMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",

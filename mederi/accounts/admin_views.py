@@ -19,10 +19,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from mederi.accounts import admin_forms, selectors, services
-from mederi.accounts.context import context_for_user
+from mederi.accounts.context import context_for_request, permissions_for_request
 from mederi.accounts.models import ClientProfile, MfaDevice, Profile, Role, RoleAssignment
 from mederi.accounts.permissions import all_permissions
-from mederi.accounts.signals import remote_addr
 from mederi.core import crypto
 from mederi.core.errors import MederiError
 
@@ -38,7 +37,7 @@ def admin_view(view):
     @require_http_methods(["GET", "POST"])
     @functools.wraps(view)
     def wrapped(request, *args, **kwargs):
-        if PERMISSION not in selectors.permissions_for(request.user):
+        if PERMISSION not in permissions_for_request(request):
             return render(request, "accounts/admin/forbidden.html", status=403)
         return view(request, *args, **kwargs)
 
@@ -46,7 +45,7 @@ def admin_view(view):
 
 
 def _actor(request):
-    return context_for_user(request.user, remote_addr(request))
+    return context_for_request(request)
 
 
 def _is_htmx(request) -> bool:

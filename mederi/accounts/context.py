@@ -41,19 +41,34 @@ def _emergency_patients(user) -> frozenset[str]:
 
 
 def context_for_user(user, remote_addr: str | None = None, *, scopes=None, patient_id: str | None = None,
-                     client_id: str | None = None) -> Context:
-    """The context of a person (or a backend service's account) acting now."""
+                     client_id: str | None = None, location_id: str | None = None) -> Context:
+    """The context of a person (or a backend service's account) acting now, at `location_id`."""
     if user is None or not user.is_active:
         return Context(remote_addr=remote_addr, client_id=client_id, scopes=scopes, user_name="anonymous")
     profile = _profile(user)
     if profile is not None and profile.kind == Profile.PATIENT:
-        permissions, role, patient_id = PATIENT_PERMISSIONS, "patient", profile.patient_id
+        permissions, role, patient_id, location_id = PATIENT_PERMISSIONS, "patient", profile.patient_id, None
     else:
-        permissions = permissions_for(user)
-        role = ", ".join(role_names(user)) or None
+        permissions = permissions_for(user, location_id)
+        role = ", ".join(role_names(user, location_id)) or None
     return Context(user_id=user.pk, user_name=user.get_username(), role=role, permissions=permissions,
                    patient_id=patient_id or None, scopes=scopes, remote_addr=remote_addr, client_id=client_id,
-                   emergency_patients=_emergency_patients(user))
+                   emergency_patients=_emergency_patients(user), location_id=location_id or None)
+
+
+def permissions_for_request(request) -> frozenset[str]:
+    """What the signed-in person of a web page may do where they work now."""
+    from mederi.accounts import working_location
+
+    return permissions_for(request.user, working_location.of_request(request))
+
+
+def context_for_request(request) -> Context:
+    """The signed-in person of a web page, at the location they chose to work at."""
+    from mederi.accounts import working_location
+    from mederi.accounts.signals import remote_addr
+
+    return context_for_user(request.user, remote_addr(request), location_id=working_location.of_request(request))
 
 
 def token_checksum(raw_token: str) -> str:
@@ -71,7 +86,8 @@ def _context_for_token(checksum: str) -> tuple[Context, object] | None:
     user = token.user or (application.user if application is not None else None)
     launch = LaunchContext.objects.filter(access_token=token).first()
     context = context_for_user(user, scopes=frozenset(token.scope.split()),
-                               patient_id=launch.patient_id if launch is not None else None,
+                               patient_id=(launch.patient_id or None) if launch is not None else None,
+                               location_id=(launch.location_id or None) if launch is not None else None,
                                client_id=application.client_id if application else None)
     if context.user_id is None:
         return None

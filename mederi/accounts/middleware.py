@@ -8,6 +8,8 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.http import urlencode
 
 _LAST_SEEN = "mederi_last_seen"
 
@@ -109,4 +111,27 @@ class BearerTokenMiddleware:
                 request.mederi_token_error = "the access token is unknown, expired or revoked; get a new one"
             else:
                 request.mederi_context = context
+        return self.get_response(request)
+
+
+class WorkingLocationMiddleware:
+    """A signed-in person with roles at several locations says where they work before going on.
+
+    Looked up once a session: the answer (or "none needed") is kept in the session.
+    """
+
+    # Token-based and sign-in paths have no working location of a session to ask for.
+    EXEMPT_PREFIXES = ("/accounts/", "/static/", "/healthz", "/ping", "/fhir/", "/.well-known/",
+                       "/oauth/token", "/oauth/revoke", "/oauth/introspect")
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from mederi.accounts import working_location
+
+        user = getattr(request, "user", None)
+        if (user is not None and user.is_authenticated and working_location.SESSION_KEY not in request.session
+                and not request.path.startswith(self.EXEMPT_PREFIXES) and not working_location.settle(request)):
+            return redirect(f"{reverse('accounts:location')}?{urlencode({'next': request.get_full_path()})}")
         return self.get_response(request)

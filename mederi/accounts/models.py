@@ -79,14 +79,16 @@ class ClientProfile(models.Model):
 
 
 class LaunchContext(models.Model):
-    """The patient an authorisation was given for; it travels from code to tokens to refreshes."""
+    """The patient an authorisation was given for, and the location the person who gave it was
+    working at; they travel from code to tokens to refreshes."""
 
     grant_code = models.CharField(max_length=255, blank=True, db_index=True)
     access_token = models.OneToOneField("oauth2_provider.AccessToken", null=True, on_delete=models.CASCADE,
                                         related_name="launch_context")
     refresh_token = models.OneToOneField("oauth2_provider.RefreshToken", null=True, on_delete=models.CASCADE,
                                          related_name="launch_context")
-    patient_id = models.CharField(max_length=64)
+    patient_id = models.CharField(max_length=64, blank=True)
+    location_id = models.CharField(max_length=64, blank=True)
 
     class Meta:
         db_table = "accounts_launch_context"

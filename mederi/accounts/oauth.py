@@ -149,21 +149,21 @@ class SmartValidator(OAuth2Validator):
     def save_authorization_code(self, client_id, code, request, *args, **kwargs):
         super().save_authorization_code(client_id, code, request, *args, **kwargs)
         patient_id = getattr(request, "launch_patient", None)
-        if patient_id:
-            LaunchContext.objects.create(grant_code=token_checksum(code["code"]), patient_id=patient_id)
+        location_id = getattr(request, "launch_location", None)
+        if patient_id or location_id:
+            LaunchContext.objects.create(grant_code=token_checksum(code["code"]), patient_id=patient_id or "",
+                                         location_id=location_id or "")
 
     def validate_code(self, client_id, code, client, request, *args, **kwargs):
         valid = super().validate_code(client_id, code, client, request, *args, **kwargs)
         if valid:
-            launch = LaunchContext.objects.filter(grant_code=token_checksum(code)).first()
-            request.launch_patient = launch.patient_id if launch else None
+            _carry_launch(request, LaunchContext.objects.filter(grant_code=token_checksum(code)).first())
         return valid
 
     def validate_refresh_token(self, refresh_token, client, request, *args, **kwargs):
         valid = super().validate_refresh_token(refresh_token, client, request, *args, **kwargs)
         if valid:
-            launch = LaunchContext.objects.filter(refresh_token=request.refresh_token_instance).first()
-            request.launch_patient = launch.patient_id if launch else None
+            _carry_launch(request, LaunchContext.objects.filter(refresh_token=request.refresh_token_instance).first())
         return valid
 
     def _save_bearer_token(self, token, request, *args, **kwargs):
@@ -172,8 +172,10 @@ class SmartValidator(OAuth2Validator):
         refresh = token.get("refresh_token")
         refresh_token = RefreshToken.objects.filter(token_checksum=token_checksum(refresh)).first() if refresh else None
         patient_id = getattr(request, "launch_patient", None)
-        if patient_id and access_token is not None:
-            LaunchContext.objects.create(access_token=access_token, refresh_token=refresh_token, patient_id=patient_id)
+        location_id = getattr(request, "launch_location", None)
+        if (patient_id or location_id) and access_token is not None:
+            LaunchContext.objects.create(access_token=access_token, refresh_token=refresh_token,
+                                         patient_id=patient_id or "", location_id=location_id or "")
         user = access_token.user if access_token else None
         if user is None and request.client is not None:
             user = request.client.user
@@ -188,6 +190,12 @@ class SmartValidator(OAuth2Validator):
         audit.record(context_for_user(found.user if found else None), "token-revoke",
                      detail={"client": request.client.client_id if request.client else None,
                              "hint": token_type_hint or ""})
+
+
+def _carry_launch(request, launch: LaunchContext | None) -> None:
+    """The patient and working location of an authorisation, on to the tokens it yields."""
+    request.launch_patient = (launch.patient_id or None) if launch else None
+    request.launch_location = (launch.location_id or None) if launch else None
 
 
 def _launch_context(token, token_handler, request):

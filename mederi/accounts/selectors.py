@@ -2,26 +2,42 @@
 
 from __future__ import annotations
 
-from django.db.models import Q
-
 from mederi.accounts.models import RoleAssignment
 
 
+def working_locations(user) -> list[str]:
+    """The locations where `user` holds a role given for that location only, sorted."""
+    if user is None or not user.is_active:
+        return []
+    return sorted(set(RoleAssignment.objects.filter(user=user).exclude(location_id="")
+                      .values_list("location_id", flat=True)))
+
+
+def _assignments_in_force(user, location_id: str | None):
+    """A role given for one location applies while the user works there. Without a chosen
+    location, a user whose location roles are all at one place is taken to work there."""
+    assignments = list(RoleAssignment.objects.filter(user=user).select_related("role"))
+    if location_id is None:
+        places = {a.location_id for a in assignments if a.location_id}
+        location_id = places.pop() if len(places) == 1 else ""
+    return [a for a in assignments if a.location_id in ("", location_id)]
+
+
 def permissions_for(user, location_id: str | None = None) -> frozenset[str]:
-    """The union of the user's roles valid everywhere or at `location_id`; none when inactive."""
+    """What `user` may do while working at `location_id`: the union of the roles in force there;
+    nothing when the account is inactive."""
     if user is None or not user.is_active:
         return frozenset()
-    assignments = RoleAssignment.objects.filter(user=user).select_related("role")
-    if location_id is not None:
-        assignments = assignments.filter(Q(location_id="") | Q(location_id=location_id))
     codes: set[str] = set()
-    for assignment in assignments:
+    for assignment in _assignments_in_force(user, location_id):
         codes.update(assignment.role.permissions)
     return frozenset(codes)
 
 
-def role_names(user) -> list[str]:
-    return sorted({a.role.name for a in RoleAssignment.objects.filter(user=user).select_related("role")})
+def role_names(user, location_id: str | None = None) -> list[str]:
+    if user is None or not user.is_active:
+        return []
+    return sorted({a.role.name for a in _assignments_in_force(user, location_id)})
 
 
 # -- administration screens --------------------------------------------------------------------

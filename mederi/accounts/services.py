@@ -180,7 +180,7 @@ def deactivate_user(user, actor: Context | None = None) -> int:
 
 
 def issue_access_token(user, application, scope: str, patient_id: str | None = None,
-                       lifetime: timedelta = timedelta(hours=1)) -> str:
+                       lifetime: timedelta = timedelta(hours=1), location_id: str | None = None) -> str:
     """An access token made directly, without an OAuth flow: for `mederi token` (trying the API
     with curl) and for tests. Stored like every other token: as a SHA-256 checksum only."""
     from oauth2_provider.models import AccessToken, set_token_value
@@ -189,8 +189,8 @@ def issue_access_token(user, application, scope: str, patient_id: str | None = N
     token = AccessToken(user=user, application=application, scope=scope, expires=timezone.now() + lifetime)
     set_token_value(token, raw)
     token.save()
-    if patient_id:
-        LaunchContext.objects.create(access_token=token, patient_id=patient_id)
+    if patient_id or location_id:
+        LaunchContext.objects.create(access_token=token, patient_id=patient_id or "", location_id=location_id or "")
     audit.record(context_for_user(user), "token-issue", detail={"client": application.client_id if application
                                                                       else None, "scope": scope, "direct": True})
     return raw

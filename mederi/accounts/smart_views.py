@@ -18,10 +18,9 @@ from django.views.decorators.http import require_POST
 from oauth2_provider.models import AccessToken, Application
 from oauth2_provider.views import AuthorizationView
 
-from mederi.accounts import oauth
-from mederi.accounts.context import context_for_user, token_checksum
+from mederi.accounts import oauth, working_location
+from mederi.accounts.context import context_for_request, permissions_for_request, token_checksum
 from mederi.accounts.models import EhrLaunch, LaunchContext, Profile
-from mederi.accounts.signals import remote_addr
 from mederi.audit import services as audit
 from mederi.core.errors import MederiError
 from mederi.fhir.repository import Repository
@@ -102,7 +101,7 @@ class SmartAuthorizationView(AuthorizationView):
         return data
 
     def _patients(self, query: str) -> list[dict]:
-        context = context_for_user(self.request.user, remote_addr(self.request))
+        context = context_for_request(self.request)
         try:
             result = Repository(context).search("Patient", [("name", query), ("_count", "20")])
         except MederiError:
@@ -133,7 +132,7 @@ class SmartAuthorizationView(AuthorizationView):
         if not chosen:
             return None, "Choose the patient this app is for."
         try:
-            Repository(context_for_user(request.user)).read("Patient", chosen)
+            Repository(context_for_request(request)).read("Patient", chosen)
         except MederiError as error:
             return None, f"That patient cannot be chosen: {error}"
         return chosen, None
@@ -151,12 +150,12 @@ class SmartAuthorizationView(AuthorizationView):
 
     def create_authorization_response(self, request, scopes, credentials, allow):
         from mederi.accounts.permissions import PATIENT_PERMISSIONS
-        from mederi.accounts.selectors import permissions_for
 
         own = _user_patient(request.user)
-        permissions = PATIENT_PERMISSIONS if own else permissions_for(request.user)
+        permissions = PATIENT_PERMISSIONS if own else permissions_for_request(request)
         granted = " ".join(oauth.narrow_scopes(scopes.split(), permissions))
-        credentials = {**credentials, "launch_patient": getattr(self, "_launch_patient", None)}
+        credentials = {**credentials, "launch_patient": getattr(self, "_launch_patient", None),
+                       "launch_location": working_location.of_request(request)}
         return super().create_authorization_response(request, granted or scopes, credentials, allow)
 
 
@@ -169,7 +168,7 @@ def ehr_launch(request, client_id: str):
     if profile is None or not profile.launch_uri:
         return HttpResponseBadRequest("this app has no launch URL registered; ask an administrator")
     try:
-        Repository(context_for_user(request.user)).read("Patient", patient_id)
+        Repository(context_for_request(request)).read("Patient", patient_id)
     except MederiError as error:
         return HttpResponse(f"Cannot open the app for this patient: {error}", status=error.status)
     launch = EhrLaunch.objects.create(code=secrets.token_urlsafe(24), user=request.user, application=application,

@@ -8,6 +8,7 @@ urlpatterns = [
     path("logout/", views.LogoutView.as_view(), name="logout"),
     path("mfa/", views.verify, name="mfa"),
     path("mfa/enrol/", views.enrol, name="mfa_enrol"),
+    path("location/", views.choose_location, name="location"),
     # Break the glass: emergency access to a restricted record
     path("emergency-access/", emergency_views.emergency_access, name="emergency_access"),
     # Administration: users, roles and OAuth clients (accounts.manage)

@@ -3,6 +3,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model, login
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
 from django.contrib.auth.signals import user_login_failed
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -10,7 +11,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_http_methods
 
-from mederi.accounts import mfa
+from mederi.accounts import mfa, working_location
 from mederi.accounts.forms import CodeForm, LoginForm
 from mederi.accounts.models import MfaDevice
 
@@ -141,3 +142,26 @@ def enrol(request):
     mfa.confirm_device(device, request)
     messages.success(request, "Two-step sign-in is set up. From now on you will be asked for a code.")
     return _complete(request, user, state)
+
+
+@never_cache
+@login_required
+@csrf_protect
+@require_http_methods(["GET", "POST"])
+def choose_location(request):
+    """Where are you working today? Roles given for one location apply only there."""
+    choices = working_location.choices(request.user)
+    next_url = request.POST.get("next") or request.GET.get("next") or settings.LOGIN_REDIRECT_URL
+    if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()},
+                                           require_https=request.is_secure()):
+        next_url = settings.LOGIN_REDIRECT_URL
+    error = None
+    if request.method == "POST":
+        chosen = request.POST.get("location", "")
+        if working_location.choose(request, chosen):
+            messages.success(request, f"You are working at {working_location.name_of(chosen)}.")
+            return redirect(next_url)
+        error = "Choose one of the locations listed: you hold no role at any other."
+    return render(request, "accounts/location.html", {
+        "choices": choices, "current": working_location.of_request(request), "next": next_url, "error": error,
+    }, status=400 if error else 200)

@@ -17,7 +17,7 @@ from django.http import StreamingHttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from mederi.accounts.selectors import permissions_for
+from mederi.accounts.context import permissions_for_request
 from mederi.accounts.signals import context_for
 from mederi.audit import selectors
 from mederi.audit import services as audit
@@ -38,7 +38,7 @@ def audit_view(view):
     @require_GET
     @functools.wraps(view)
     def wrapped(request, *args, **kwargs):
-        if PERMISSION not in permissions_for(request.user):
+        if PERMISSION not in permissions_for_request(request):
             return render(request, "audit/forbidden.html", status=403)
         return view(request, *args, **kwargs)
 

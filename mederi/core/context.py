@@ -22,6 +22,7 @@ class Context:
     user_name: str | None = None  # shown in the audit log: a username, or who the system acts as
     role: str | None = None  # the role the user acts in (clinician, front-desk, biller, patient, ...)
     client_id: str | None = None  # the OAuth client acting for the user, if any
+    location_id: str | None = None  # the Location the user works at now: roles given for it apply
 
     @classmethod
     def system(cls, purpose: str = "system") -> "Context":

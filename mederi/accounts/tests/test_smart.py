@@ -350,3 +350,30 @@ def test_a_wrong_audience_is_refused(live_server, physician, app_client):
                            f"&redirect_uri={REDIRECT}&scope=user/Patient.rs&state=x&code_challenge=abc"
                            "&code_challenge_method=S256&aud=https://elsewhere.example/fhir")
     assert response.status_code == 400 and "is not this FHIR server" in response.text
+
+
+def test_an_app_acts_with_the_roles_held_where_its_authoriser_works(live_server, record, app_client):
+    services.ensure_default_roles()
+    for key in ("loc-a", "loc-b"):
+        record.create({"resourceType": "Location", "name": key}, logical_id=key)
+    services.create_staff_user("floater", PASSWORD, "Flo Ater", mfa_required=False,
+                               roles=[("front_desk", "loc-a"), ("physician", "loc-b")])
+    config = requests.get(f"{live_server.url}/.well-known/smart-configuration", timeout=10).json()
+    browser = _signed_in(live_server, "floater")
+    client = OAuth2Session(app_client.client_id, "s3cret-for-the-test-only", redirect_uri=REDIRECT,
+                           scope="user/Observation.rs", code_challenge_method="S256")
+    url, _ = client.create_authorization_url(config["authorization_endpoint"], code_verifier=generate_token(48),
+                                             aud=f"{live_server.url}/fhir/R4")
+    asked = browser.get(url, allow_redirects=False)
+    assert asked.status_code == 302 and asked.headers["Location"].startswith("/accounts/location/")
+    chosen = browser.post(f"{live_server.url}/accounts/location/", allow_redirects=False, data={
+        "location": "loc-b", "next": "/", "csrfmiddlewaretoken": browser.cookies["csrftoken"]})
+    assert chosen.status_code == 302
+
+    verifier = generate_token(48)
+    location = _authorize(live_server, browser, client, config, verifier, pick=None)
+    token = client.fetch_token(config["token_endpoint"], authorization_response=location, code_verifier=verifier)
+    assert token["scope"] == "user/Observation.rs"  # a physician at loc-b may read observations
+    read = requests.get(f"{live_server.url}/fhir/R4/Observation/obs-p-ana", timeout=10,
+                        headers={"Authorization": f"Bearer {token['access_token']}"})
+    assert read.status_code == 200
