@@ -19,6 +19,7 @@ REAL_TIME = "RealTime"
 BATCH = "Batch"
 SUCCESS = "Success"
 NO_BATCH_RESULTS = "X12_005010_Response_NoBatchResultsFile"
+FIELD_NAME = re.compile(r"[A-Za-z0-9_.-]+")
 
 # The implementation guide a request kind uses when its payload does not say (no GS segment).
 IMPLEMENTATION_GUIDES = {
@@ -123,8 +124,8 @@ def encode(fields: Mapping[str, str | bytes]) -> tuple[bytes, str]:
         boundary = uuid.uuid4().hex
     parts = []
     for name, value in values.items():
-        if '"' in name or "\r" in name or "\n" in name:
-            raise EnvelopeError(f"the field name {name!r} cannot go into a form-data header")
+        if not FIELD_NAME.fullmatch(name):
+            raise EnvelopeError(f"the field name {name!r} must be letters, digits, dots, dashes or underscores")
         parts.append(
             b"--" + boundary.encode() + b"\r\n"
             + f'Content-Disposition: form-data; name="{name}"\r\n\r\n'.encode()
