@@ -163,8 +163,9 @@ def _lock_and_read_head(cursor, own_transaction: bool) -> str:
 def _append(rows: list[dict], want_ids: bool = True) -> list[AuditEntry]:
     """Chain and insert prepared rows in the current transaction (or a new one).
 
-    Without `want_ids` the rows go in one `executemany` (a pipeline on PostgreSQL) instead of
-    one round trip each.
+    Without `want_ids` the rows go in one statement for all of them instead of one round trip
+    each: a `COPY` on PostgreSQL (a third of the cost of a pipelined `executemany`), an
+    `executemany` on SQLite (whose driver already runs it as one prepared statement).
     """
     quote = connection.ops.quote_name
     insert = (
@@ -189,6 +190,10 @@ def _append(rows: list[dict], want_ids: bool = True) -> list[AuditEntry]:
             for (values, previous, digest), row in zip(chained, params):
                 cursor.execute(insert + " RETURNING id", row)
                 entries.append(AuditEntry(id=cursor.fetchone()[0], prev_hash=previous, hash=digest, **values))
+        elif connection.vendor == "postgresql":
+            with cursor.cursor.copy(f"COPY audit_entry ({', '.join(_INSERT_COLUMNS)}) FROM STDIN") as copy:
+                for row in params:
+                    copy.write_row(row)
         else:
             cursor.executemany(insert, params)
     return entries
@@ -251,19 +256,18 @@ def flush_buffered() -> None:
 
 
 def record_many(context: Context, events: list[Event]) -> list[AuditEntry]:
-    """Append `events` in order, chained: in the caller's transaction when there is one,
-    otherwise through the read buffer (entries come back without id and hash then)."""
+    """Append `events` in order, chained: in the caller's transaction when there is one, and
+    then return the stored entries; otherwise hand them to the read buffer and return none
+    (they are appended within the buffer's window, or at once by `flush_buffered`)."""
     if not events or settings.MEDERI_UNSAFE_NO_SECURITY:  # benchmarks only, see settings.py
         return []
     moment = clock.now()
     rows = [_values(context, event, moment) for event in events]
+    _local.appended = appended() + len(rows)
     if connection.in_atomic_block or settings.MEDERI_AUDIT_BUFFER_SECONDS <= 0:
-        entries = _append(rows)
-    else:
-        _buffer.add(rows)
-        entries = [AuditEntry(**values) for values in rows]
-    _local.appended = appended() + len(entries)
-    return entries
+        return _append(rows)
+    _buffer.add(rows)
+    return []
 
 
 def record(context: Context, action: str, outcome: str = "success", *, patient_id: str | None = None,
