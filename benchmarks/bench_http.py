@@ -211,7 +211,7 @@ def run_wrk(wrk: str, url: str, script: str | None, duration: float, warmup: flo
 def start_server(env: dict, port: int, workers: int, log_name: str = "server.log") -> subprocess.Popen:
     log = open(BENCH_DIR / log_name, "w")
     process = subprocess.Popen(
-        [PYTHON, "-m", "mederi", "serve", "--workers", str(workers), "--port", str(port)],
+        [PYTHON, "-m", "mederi", "serve", "--no-worker", "--workers", str(workers), "--port", str(port)],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )
     deadline = time.time() + 60

@@ -1,9 +1,10 @@
-"""The `mederi` command: serve, migrate, import, export, demo, audit, keys, check."""
+"""The `mederi` command: serve, worker, migrate, import, export, demo, audit, keys, token, check."""
 
 from __future__ import annotations
 
 import argparse
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -60,7 +61,21 @@ def cmd_serve(args) -> int:
 
     scheme = "https" if args.tls_cert else "http"
     print(f"Mederi is serving on {scheme}://{args.host}:{args.port}/  (FHIR API: /fhir/R4/)", flush=True)
-    Server().run()
+    # Reminders, eligibility batches and other jobs need a worker; one machine runs it beside the app.
+    worker = None if args.no_worker else subprocess.Popen([sys.executable, "-m", "mederi", "worker"])
+    try:
+        Server().run()
+    finally:
+        if worker is not None:
+            worker.terminate()
+            worker.wait(timeout=10)
+    return 0
+
+
+def cmd_worker(args) -> int:
+    from django.core.management import call_command
+
+    call_command("run_huey", workers=args.workers) if args.workers else call_command("run_huey")
     return 0
 
 
@@ -236,7 +251,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--access-log", action="store_true")
     serve.add_argument("--tls-cert")
     serve.add_argument("--tls-key")
+    serve.add_argument("--no-worker", action="store_true", help="do not start a job worker beside the server")
     serve.set_defaults(func=cmd_serve)
+
+    worker = commands.add_parser("worker", help="run background jobs: reminders, eligibility batches, ...")
+    worker.add_argument("--workers", type=int, help="jobs run at once (default MEDERI_WORKERS or 2)")
+    worker.set_defaults(func=cmd_worker)
 
     migrate = commands.add_parser("migrate", help="create or upgrade the database")
     migrate.add_argument("-v", "--verbose", action="store_true")

@@ -84,6 +84,17 @@ def audit_entries_written_at_once(settings):
     settings.MEDERI_AUDIT_BUFFER_SECONDS = 0
 
 
+@pytest.fixture(autouse=True)
+def jobs_run_at_once():
+    """Background jobs (huey tasks) run in the calling thread, with an in-memory queue."""
+    from huey.contrib.djhuey import HUEY
+
+    before = HUEY.immediate
+    HUEY.immediate = True
+    yield
+    HUEY.immediate = before
+
+
 def oauth_application(name: str = "Test app", **fields):
     """An OAuth client registered the way an administrator would (code flow)."""
     from oauth2_provider.models import Application

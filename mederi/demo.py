@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta, timezone
 
+from mederi.core import systems
 from mederi.core.context import Context
 from mederi.fhir.bundles import BundleProcessor
 from mederi.fhir.repository import Repository
@@ -15,8 +16,8 @@ LOINC = "http://loinc.org"
 SNOMED = "http://snomed.info/sct"
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 UCUM = "http://unitsofmeasure.org"
-MRN = "urn:oid:2.16.840.1.113883.3.7777.1"  # the demo practice's medical record numbers
-NPI = "http://hl7.org/fhir/sid/us-npi"
+MRN = systems.mrn_system()  # the practice's medical record numbers
+NPI = systems.NPI
 
 PRACTICE = {
     "resourceType": "Organization", "id": "demo-practice", "active": True, "name": "Riverside Family Medicine",

@@ -31,7 +31,11 @@ INSTALLED_APPS = [
     "mederi.fhir",
     "mederi.accounts",
     "mederi.clinical",
+    "mederi.patients",
+    "mederi.scheduling",
+    "mederi.billing",
     "mederi.web",
+    "huey.contrib.djhuey",
 ]
 
 MIDDLEWARE = [
@@ -200,6 +204,16 @@ FHIR_R4_EXAMPLES_DIR = Path(os.environ.get("MEDERI_R4_EXAMPLES", VAR_DIR / "pack
 
 # Read entries of the audit log are appended in batches at most this often (0: one commit each).
 MEDERI_AUDIT_BUFFER_SECONDS = float(os.environ.get("MEDERI_AUDIT_BUFFER_SECONDS", "0.05"))
+
+# Background jobs (huey): `mederi worker` runs them. Redis when MEDERI_REDIS_URL is set (several
+# app servers and workers share it); otherwise a SQLite file beside the database, for one machine.
+# Tests run jobs at once, in the calling thread (see conftest.py).
+HUEY = {"name": "mederi", "immediate": False, "utc": True,
+        "consumer": {"workers": int(os.environ.get("MEDERI_WORKERS", "2")), "worker_type": "thread"}}
+if os.environ.get("MEDERI_REDIS_URL"):
+    HUEY.update(huey_class="huey.RedisHuey", connection={"url": os.environ["MEDERI_REDIS_URL"]})
+else:
+    HUEY.update(huey_class="huey.SqliteHuey", filename=str(VAR_DIR / "jobs.sqlite3"))
 
 LOGGING = {
     "version": 1,

@@ -15,5 +15,8 @@ urlpatterns = [
     path("fhir/R4/", include("mederi.fhir.urls")),
     path("accounts/", include("mederi.accounts.urls")),
     path("audit/", include("mederi.audit.urls")),
+    path("patients/", include("mederi.patients.urls")),
+    path("schedule/", include("mederi.scheduling.urls")),
+    path("billing/", include("mederi.billing.urls")),
     path("", include("mederi.web.urls")),
 ]

@@ -28,7 +28,8 @@ from mederi.fhir import indexing, validation
 from mederi.fhir.rows import placeholders
 
 GROUP_TYPES: dict[str, frozenset[str]] = {
-    "demographics": frozenset({"Patient", "RelatedPerson", "Person"}),
+    # Consents (privacy notice, consent to treat, how to be contacted) are taken at registration.
+    "demographics": frozenset({"Patient", "RelatedPerson", "Person", "Consent"}),
     "scheduling": frozenset({"Schedule", "Slot", "Appointment", "AppointmentResponse"}),
     "insurance": frozenset({"Coverage", "CoverageEligibilityRequest", "CoverageEligibilityResponse",
                             "EnrollmentRequest", "EnrollmentResponse"}),

@@ -1,0 +1,31 @@
+"""Identifier and code systems the practice's records use, in one place.
+
+Outside systems (NPI, X12 code lists, HL7 terminology) are named by their official URIs; the
+practice's own (record numbers, appointment types) by URNs under `urn:mederi:`.
+"""
+
+from django.conf import settings
+
+NPI = "http://hl7.org/fhir/sid/us-npi"
+SSN = "http://hl7.org/fhir/sid/us-ssn"
+IDENTIFIER_TYPE = "http://terminology.hl7.org/CodeSystem/v2-0203"  # MR, MB, SS, ...
+
+
+def mrn_system() -> str:
+    """The practice's medical record numbers (Patient.identifier, type MR)."""
+    return getattr(settings, "MEDERI_MRN_SYSTEM", "urn:oid:2.16.840.1.113883.3.7777.1")
+
+
+PAYER_ID = "urn:mederi:payer-id"  # Organization.identifier: the payer's X12 id (NM109 of loop 2100A)
+MEMBER_ID = "urn:mederi:member-id"  # Coverage.identifier (type MB): the member id on the insurance card
+GROUP_CLASS = "http://terminology.hl7.org/CodeSystem/coverage-class"  # Coverage.class type "group", "plan"
+SUBSCRIBER_RELATIONSHIP = "http://terminology.hl7.org/CodeSystem/subscriber-relationship"
+ORGANIZATION_TYPE = "http://terminology.hl7.org/CodeSystem/organization-type"  # "pay" for payers
+APPOINTMENT_TYPE = "urn:mederi:appointment-type"  # the practice's own types (AppointmentType.code)
+APPOINTMENT_SERIES = "urn:mederi:appointment-series"  # Appointment.identifier shared by a recurring series
+CANCEL_REASON = "http://terminology.hl7.org/CodeSystem/appointment-cancellation-reason"
+CONSENT_SCOPE = "http://terminology.hl7.org/CodeSystem/consentscope"
+CONSENT_CATEGORY = "http://loinc.org"
+CONTACT_RELATIONSHIP = "http://terminology.hl7.org/CodeSystem/v2-0131"  # C emergency contact, E employer, ...
+RELATED_PERSON_RELATIONSHIP = "http://terminology.hl7.org/CodeSystem/v3-RoleCode"  # MTH, FTH, SPS, GUARD, ...
+COMMUNICATION_CATEGORY = "http://terminology.hl7.org/CodeSystem/communication-category"  # reminder, notification
