@@ -4,8 +4,8 @@
 so a change to the record and the entry that describes it commit (or roll back) together.
 Appends are serialised so two processes never chain from the same predecessor: PostgreSQL
 takes a transaction-scoped advisory lock; SQLite connections open write transactions with
-BEGIN IMMEDIATE (see settings), which already admits one writer at a time. A unique prev_hash
-backs this up: a forked chain is refused by the database rather than stored.
+BEGIN IMMEDIATE (see settings), which already admits one writer at a time. A trigger backs this
+up: a row that does not chain from the last entry is refused by the database (see triggers.py).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from django.db import connection, transaction
 
 from mederi.audit.chain import GENESIS, entry_hash
 from mederi.audit.models import AuditEntry
+from mederi.audit.triggers import ADVISORY_LOCK_KEY
 from mederi.core import clock
 from mederi.core.context import Context
 
@@ -42,8 +43,6 @@ ACTIONS = frozenset({
     "audit-read",
 })
 
-# The PostgreSQL advisory lock that serialises appends; any constant no other code uses.
-ADVISORY_LOCK_KEY = 7_212_340_001
 
 _LENGTHS = {f.name: f.max_length for f in AuditEntry._meta.get_fields() if getattr(f, "max_length", None)}
 

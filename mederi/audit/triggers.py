@@ -1,6 +1,14 @@
 """Database triggers that make `audit_entry` append-only, for SQLite and PostgreSQL.
 
-Used by the migration that installs them and by the `flush` command, which wipes the whole
+Two guards: rows cannot be changed or removed, and a new row must chain from the last row of
+the log (its `prev_hash` is the hash of the entry with the highest id, or the genesis value in
+an empty log), so neither a fork nor a row chained into the middle can be stored. On
+PostgreSQL the chain guard takes the same advisory lock as the application's appends, so even
+a writer that forgot it is serialised. The chain guard replaces a unique index on `prev_hash`,
+which was weaker (it refused forks but not a row chained from the head yet given an id in the
+middle) and costly: random 64-character keys dirtied a new index page with nearly every append.
+
+Used by the migrations that install them and by the `flush` command, which wipes the whole
 database (tests do so between transactional tests) and so lifts them for its own duration.
 """
 
@@ -8,17 +16,26 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 
+from mederi.audit.chain import GENESIS
+
 MESSAGE = "the audit log is append-only: entries cannot be changed or removed"
+CHAIN_MESSAGE = "an audit entry must chain from the last entry of the log"
+ADVISORY_LOCK_KEY = 7_212_340_001  # the lock appends take (audit.services); any constant no other code uses
 
 _SQLITE_INSTALL = [
     f"""CREATE TRIGGER IF NOT EXISTS audit_entry_no_update BEFORE UPDATE ON audit_entry
         BEGIN SELECT RAISE(ABORT, '{MESSAGE}'); END""",
     f"""CREATE TRIGGER IF NOT EXISTS audit_entry_no_delete BEFORE DELETE ON audit_entry
         BEGIN SELECT RAISE(ABORT, '{MESSAGE}'); END""",
+    # SQLite admits one writer at a time, so the head read here is the head the row lands on.
+    f"""CREATE TRIGGER IF NOT EXISTS audit_entry_chain BEFORE INSERT ON audit_entry
+        WHEN NEW.prev_hash IS NOT COALESCE((SELECT hash FROM audit_entry ORDER BY id DESC LIMIT 1), '{GENESIS}')
+        BEGIN SELECT RAISE(ABORT, '{CHAIN_MESSAGE}'); END""",
 ]
 _SQLITE_DROP = [
     "DROP TRIGGER IF EXISTS audit_entry_no_update",
     "DROP TRIGGER IF EXISTS audit_entry_no_delete",
+    "DROP TRIGGER IF EXISTS audit_entry_chain",
 ]
 
 _POSTGRES_INSTALL = [
@@ -33,10 +50,26 @@ _POSTGRES_INSTALL = [
     "DROP TRIGGER IF EXISTS audit_entry_no_truncate ON audit_entry",
     """CREATE TRIGGER audit_entry_no_truncate BEFORE TRUNCATE ON audit_entry
         FOR EACH STATEMENT EXECUTE FUNCTION audit_entry_refuse_change()""",
+    # Rows a COPY or INSERT wrote before this one are visible to a volatile trigger function.
+    f"""CREATE OR REPLACE FUNCTION audit_entry_chain_guard() RETURNS trigger LANGUAGE plpgsql VOLATILE AS $$
+        DECLARE head text;
+        BEGIN
+            PERFORM pg_advisory_xact_lock({ADVISORY_LOCK_KEY});
+            SELECT hash INTO head FROM audit_entry ORDER BY id DESC LIMIT 1;
+            IF NEW.prev_hash IS DISTINCT FROM COALESCE(head, '{GENESIS}') THEN
+                RAISE EXCEPTION '{CHAIN_MESSAGE}' USING ERRCODE = 'integrity_constraint_violation';
+            END IF;
+            RETURN NEW;
+        END
+        $$""",
+    "DROP TRIGGER IF EXISTS audit_entry_chain ON audit_entry",
+    """CREATE TRIGGER audit_entry_chain BEFORE INSERT ON audit_entry
+        FOR EACH ROW EXECUTE FUNCTION audit_entry_chain_guard()""",
 ]
 _POSTGRES_DROP = [
     "DROP TRIGGER IF EXISTS audit_entry_append_only ON audit_entry",
     "DROP TRIGGER IF EXISTS audit_entry_no_truncate ON audit_entry",
+    "DROP TRIGGER IF EXISTS audit_entry_chain ON audit_entry",
 ]
 
 
