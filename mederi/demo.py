@@ -21,14 +21,17 @@ NPI = systems.NPI
 
 PRACTICE = {
     "resourceType": "Organization", "id": "demo-practice", "active": True, "name": "Riverside Family Medicine",
+    "identifier": [{"system": systems.NPI, "value": "1612345672"}],  # the billing provider on 270s and claims
     "type": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/organization-type", "code": "prov"}]}],
     "telecom": [{"system": "phone", "value": "555-0100", "use": "work"}],
     "address": [{"line": ["12 River Road"], "city": "Springfield", "state": "IL", "postalCode": "62701"}],
 }
 PAYERS = [
     {"resourceType": "Organization", "id": "demo-payer-acme", "active": True, "name": "Acme Health Plan",
+     "identifier": [{"system": systems.PAYER_ID, "value": "ACME01"}],
      "type": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/organization-type", "code": "pay"}]}]},
     {"resourceType": "Organization", "id": "demo-payer-medicare", "active": True, "name": "Medicare Part B",
+     "identifier": [{"system": systems.PAYER_ID, "value": "MCRB01"}],
      "type": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/organization-type", "code": "pay"}]}]},
 ]
 LOCATIONS = [
@@ -126,7 +129,10 @@ def _chart(index: int, row: tuple, today: date) -> list[dict]:
            if patient_id in RESTRICTED_PATIENTS else {}),
     }, {
         "resourceType": "Coverage", "id": f"{patient_id}-coverage", "status": "active",
-        "subscriberId": f"SUB{77000 + index}", "beneficiary": _ref(patient_ref), "relationship": _coding(
+        "subscriberId": f"SUB{77000 + index}", "beneficiary": _ref(patient_ref), "order": 1,
+        "identifier": [{"system": systems.MEMBER_ID, "value": f"SUB{77000 + index}",
+                        "type": _coding("http://terminology.hl7.org/CodeSystem/v2-0203", "MB", "Member number")}],
+        "relationship": _coding(
             "http://terminology.hl7.org/CodeSystem/subscriber-relationship", "self", "Self"),
         "payor": [_ref(f"Organization/{payer}")],
         "period": {"start": f"{today.year}-01-01"},
@@ -261,5 +267,15 @@ def load_demo() -> str:
     created = sum(1 for e in response["entry"] if e["response"]["status"].startswith("201"))
     _load_demo_users()
     _load_demo_app()
+    notes = [load(date.today()) for load in _app_demos()]
     return (f"demo practice ready: {len(resources)} resources ({created} new), "
-            f"{len(PATIENTS)} patients, {len(STAFF)} staff\n{demo_logins()}")
+            f"{len(PATIENTS)} patients, {len(STAFF)} staff\n" + "".join(f"{n}\n" for n in notes if n)
+            + demo_logins())
+
+
+def _app_demos():
+    """Each app's part of the demo practice (payers' connections, schedules, reminder rules, ...)."""
+    from mederi.billing import demo as billing
+    from mederi.scheduling.reminders import demo as reminders
+
+    return [billing.load_demo, reminders.load_demo]

@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "mederi.clinical",
     "mederi.patients",
     "mederi.scheduling",
+    "mederi.scheduling.reminders",
     "mederi.billing",
     "mederi.web",
     "huey.contrib.djhuey",
@@ -92,7 +93,7 @@ def _database_from_env():
         "OPTIONS": {
             # WAL lets readers run beside the one writer; NORMAL sync is durable in WAL mode
             # against application crashes and doubles commit throughput over FULL.
-            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=10000;",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=10000; PRAGMA mmap_size=1073741824;",
             "transaction_mode": "IMMEDIATE",
         },
         "CONN_MAX_AGE": 600,
@@ -204,6 +205,30 @@ FHIR_R4_EXAMPLES_DIR = Path(os.environ.get("MEDERI_R4_EXAMPLES", VAR_DIR / "pack
 
 # Read entries of the audit log are appended in batches at most this often (0: one commit each).
 MEDERI_AUDIT_BUFFER_SECONDS = float(os.environ.get("MEDERI_AUDIT_BUFFER_SECONDS", "0.05"))
+
+# The practice's own clock: availability templates, "tomorrow" for the eligibility batch, reminders.
+MEDERI_PRACTICE_TIME_ZONE = os.environ.get("MEDERI_PRACTICE_TIME_ZONE", "America/Chicago")
+# The hour (practice time) of the nightly eligibility check of tomorrow's appointments.
+MEDERI_ELIGIBILITY_BATCH_HOUR = int(os.environ.get("MEDERI_ELIGIBILITY_BATCH_HOUR", "2"))
+
+# Reminders. "standin-inprocess" keeps messages in a local outbox (/schedule/reminders/outbox/)
+# instead of sending them: the default, so an installation not yet set up never messages patients.
+MEDERI_EMAIL_PROVIDER = os.environ.get("MEDERI_EMAIL_PROVIDER", "standin-inprocess")  # or "smtp"
+MEDERI_SMS_PROVIDER = os.environ.get("MEDERI_SMS_PROVIDER", "standin-inprocess")  # or "twilio" (SMS and voice)
+MEDERI_SMTP_HOST = os.environ.get("MEDERI_SMTP_HOST", "localhost")
+MEDERI_SMTP_PORT = int(os.environ.get("MEDERI_SMTP_PORT", "25"))
+MEDERI_SMTP_USER = os.environ.get("MEDERI_SMTP_USER", "")
+MEDERI_SMTP_PASSWORD = os.environ.get("MEDERI_SMTP_PASSWORD", "")
+MEDERI_SMTP_STARTTLS = os.environ.get("MEDERI_SMTP_STARTTLS", "") == "1"
+MEDERI_SMTP_SSL = os.environ.get("MEDERI_SMTP_SSL", "") == "1"
+MEDERI_REMINDER_FROM_EMAIL = os.environ.get("MEDERI_REMINDER_FROM_EMAIL", "reminders@localhost")
+MEDERI_SMS_BASE_URL = os.environ.get("MEDERI_SMS_BASE_URL", "https://api.twilio.com")
+MEDERI_SMS_ACCOUNT_SID = os.environ.get("MEDERI_SMS_ACCOUNT_SID", "")
+MEDERI_SMS_AUTH_TOKEN = os.environ.get("MEDERI_SMS_AUTH_TOKEN", "")  # also signs the provider's webhooks
+MEDERI_SMS_FROM = os.environ.get("MEDERI_SMS_FROM", "")
+MEDERI_VOICE_FROM = os.environ.get("MEDERI_VOICE_FROM", "")
+# The public base URL the SMS provider calls back (delivery reports, replies); none: no callbacks asked.
+MEDERI_REMINDER_WEBHOOK_BASE = os.environ.get("MEDERI_REMINDER_WEBHOOK_BASE", "")
 
 # Background jobs (huey): `mederi worker` runs them. Redis when MEDERI_REDIS_URL is set (several
 # app servers and workers share it); otherwise a SQLite file beside the database, for one machine.

@@ -16,6 +16,7 @@ urlpatterns = [
     path("accounts/", include("mederi.accounts.urls")),
     path("audit/", include("mederi.audit.urls")),
     path("patients/", include("mederi.patients.urls")),
+    path("schedule/reminders/", include("mederi.scheduling.reminders.urls")),
     path("schedule/", include("mederi.scheduling.urls")),
     path("billing/", include("mederi.billing.urls")),
     path("", include("mederi.web.urls")),

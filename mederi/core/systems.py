@@ -29,3 +29,6 @@ CONSENT_CATEGORY = "http://loinc.org"
 CONTACT_RELATIONSHIP = "http://terminology.hl7.org/CodeSystem/v2-0131"  # C emergency contact, E employer, ...
 RELATED_PERSON_RELATIONSHIP = "http://terminology.hl7.org/CodeSystem/v3-RoleCode"  # MTH, FTH, SPS, GUARD, ...
 COMMUNICATION_CATEGORY = "http://terminology.hl7.org/CodeSystem/communication-category"  # reminder, notification
+X12_SERVICE_TYPE = "https://x12.org/codes/service-type-codes"  # EQ01/EB03 service type codes (30, 98, ...)
+X12_REJECT_REASON = "urn:mederi:x12-reject-reason"  # AAA03 codes of a 271 (75 subscriber not found, ...)
+ELIGIBILITY_TRACE = "urn:mederi:eligibility-trace"  # CoverageEligibilityRequest.identifier: the 270's TRN02

@@ -49,3 +49,37 @@ def test_a_change_committed_by_another_process_reaches_this_one():
                               ).fetchone()[0]
         other.execute("SELECT pg_notify(%s, %s)", [epoch.CHANNEL, str(value)])
     assert _moves_from(before)
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite processes are told through a stamp file")
+def test_on_sqlite_a_committed_bump_rewrites_the_stamp_other_processes_read(settings, tmp_path):
+    settings.MEDERI_EPOCH_STAMP = str(tmp_path / "mederi.sqlite3.epoch")
+    stamp = tmp_path / "mederi.sqlite3.epoch"
+    epoch.bump()
+    before = epoch.current()
+    laid_down = stamp.read_bytes()
+
+    with transaction.atomic():
+        epoch.bump()
+        assert stamp.read_bytes() == laid_down  # not before the change commits
+    assert stamp.read_bytes() != laid_down
+    assert epoch.current() != before
+
+    class Undo(Exception):
+        pass
+
+    settled, written = epoch.current(), stamp.read_bytes()
+    with pytest.raises(Undo), transaction.atomic():
+        epoch.bump()
+        raise Undo()
+    assert (epoch.current(), stamp.read_bytes()) == (settled, written)
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite processes are told through a stamp file")
+def test_on_sqlite_a_change_whose_stamp_was_never_written_is_still_seen_within_a_second(settings, tmp_path):
+    settings.MEDERI_EPOCH_STAMP = str(tmp_path / "mederi.sqlite3.epoch")
+    epoch.bump()
+    before = epoch.current()
+    with connection.cursor() as cursor:  # a process that died after its commit, before its stamp
+        cursor.execute("UPDATE core_security_epoch SET value = value + 1 WHERE id = 1")
+    assert _moves_from(before, wait=3.0)

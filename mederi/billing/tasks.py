@@ -1,0 +1,35 @@
+"""Background jobs of billing: the nightly eligibility batch.
+
+The periodic task wakes at the top of every hour (huey's schedule is in UTC) and runs the batch
+when it is `MEDERI_ELIGIBILITY_BATCH_HOUR` o'clock (2 by default) on the practice's clock, so the
+run stays at 02:00 local time across daylight-saving changes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.conf import settings
+from huey import crontab
+from huey.contrib.djhuey import db_periodic_task
+
+from mederi.billing import practice
+from mederi.billing.batch import BatchReport, check_tomorrow
+
+
+def batch_hour() -> int:
+    return int(getattr(settings, "MEDERI_ELIGIBILITY_BATCH_HOUR", 2))
+
+
+def run_if_due(now: dt.datetime | None = None) -> BatchReport | None:
+    """Run the batch when `now` (the practice's time) is in the batch hour; None otherwise."""
+    now = now or practice.now()
+    if now.hour != batch_hour():
+        return None
+    return check_tomorrow(now.date())
+
+
+@db_periodic_task(crontab(minute="0"))
+def nightly_eligibility() -> str | None:
+    report = run_if_due()
+    return str(report) if report else None
