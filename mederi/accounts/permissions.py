@@ -18,6 +18,7 @@ ACTIONS = {
     "notes.sign": "Sign clinical notes",
     "orders.sign": "Sign orders and prescriptions",
     "payments.post": "Post payments and adjustments",
+    "payments.collect": "Collect copays and other payments from patients at the desk",
     "claims.submit": "Submit claims to payers",
     "record.break_glass": "Break the glass: emergency access to any chart, with a reason",
     "record.export": "Export and bulk-download the record",
@@ -55,12 +56,13 @@ _CLINICAL_STAFF = (
 DEFAULT_ROLES = (
     RoleDefinition("front_desk", "Front desk", "Registers patients, verifies insurance, books and checks in.",
                    frozenset(_grant("demographics", "scheduling", "insurance")
-                             | _grant("directory", "definitions", access=("read",)))),
+                             | _grant("directory", "definitions", access=("read",))
+                             | {"payments.collect"})),
     RoleDefinition("biller", "Biller", "Codes visits, submits claims, posts payments.",
                    frozenset(_grant("insurance", "financial")
                              | _grant("demographics", "clinical", "scheduling", "directory", "definitions",
                                       access=("read",))
-                             | {"payments.post", "claims.submit"})),
+                             | {"payments.post", "payments.collect", "claims.submit"})),
     RoleDefinition("nurse", "Nurse", "Rooms patients, records vitals, histories and immunizations.",
                    frozenset(_CLINICAL_STAFF)),
     RoleDefinition("physician", "Physician / provider", "Charts, orders, prescribes and signs.",
@@ -69,7 +71,7 @@ DEFAULT_ROLES = (
                    frozenset(_grant(*GROUPS, access=("read", "write"))
                              | _grant("demographics", "scheduling", "insurance", "directory", "definitions",
                                       access=("delete",))
-                             | {"accounts.manage", "record.export", "audit.view"})),
+                             | {"accounts.manage", "record.export", "audit.view", "payments.collect"})),
     RoleDefinition("auditor", "Auditor", "Reviews the audit log and accounting of disclosures.",
                    frozenset({"audit.view", "demographics.read"})),
 )

@@ -9,7 +9,9 @@ CoverageEligibilityResponse; these tables hold what is not a fact about a patien
 - `EligibilityCheck`: one row per check, the index the schedule and the nightly batch use to find
   the newest answer for a coverage (FHIR R4 has no search parameter from a
   CoverageEligibilityResponse to its Coverage);
-- `ControlNumber`: the counter that gives each outgoing interchange its ISA13.
+- `ControlNumber`: the counter that gives each outgoing interchange its ISA13;
+- `PatientPayment`: money taken from a patient at the desk (a copay at check-in, say): a ledger
+  posting, never changed; a mistake is voided with a reason, and the posting stays.
 """
 
 from django.db import IntegrityError, models, transaction
@@ -128,3 +130,29 @@ class ControlNumber(models.Model):
             except IntegrityError:  # another process created the row first: use it
                 continue
         raise RuntimeError(f"could not take the next {name} control number")
+
+
+class PatientPayment(models.Model):
+    CASH, CARD, CHECK, OTHER = "cash", "card", "check", "other"
+    METHODS = [(CARD, "Card"), (CASH, "Cash"), (CHECK, "Check"), (OTHER, "Other")]
+    COPAY, PREPAYMENT, BALANCE = "copay", "prepayment", "balance"
+    KINDS = [(COPAY, "Copay"), (PREPAYMENT, "Prepayment"), (BALANCE, "Balance payment")]
+
+    receipt_number = models.CharField(max_length=20, unique=True)
+    patient_id = models.CharField(max_length=64, db_index=True)
+    appointment_id = models.CharField(max_length=64, blank=True, db_index=True)
+    kind = models.CharField(max_length=12, choices=KINDS, default=COPAY)
+    amount = models.DecimalField(max_digits=10, decimal_places=2)
+    method = models.CharField(max_length=8, choices=METHODS)
+    reference = models.CharField(max_length=60, blank=True)  # check number, last four digits of a card, ...
+    location_id = models.CharField(max_length=64, blank=True)
+    received_at = models.DateTimeField(default=clock.now)
+    received_by = models.CharField(max_length=150)  # the username of who took it
+    voided_at = models.DateTimeField(null=True, blank=True)
+    void_reason = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        db_table = "billing_patient_payment"
+
+    def __str__(self) -> str:
+        return f"{self.receipt_number}: {self.amount} {self.method} from Patient/{self.patient_id}"

@@ -152,3 +152,10 @@ def payer(context: Context, organization_id: str) -> tuple[PayerDetails, PayerCo
 def is_payer(organization: dict) -> bool:
     return any(c.get("system") == systems.ORGANIZATION_TYPE and c.get("code") == PAYER_TYPE
                for t in organization.get("type") or () for c in t.get("coding") or ())
+
+
+def payments_for_appointment(appointment_id: str):
+    """Money taken for one visit, oldest first (voided postings included, marked as such)."""
+    from mederi.billing.models import PatientPayment
+
+    return list(PatientPayment.objects.filter(appointment_id=appointment_id).order_by("received_at"))
