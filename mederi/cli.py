@@ -107,6 +107,42 @@ def cmd_import(args) -> int:
     return 1 if report.failed else 0
 
 
+def cmd_import_csv(args) -> int:
+    """Patients (or appointments) from a CSV export; the logic is in mederi.patients.csv_import."""
+    from tqdm import tqdm
+
+    from mederi.core.context import Context
+    from mederi.core.errors import MederiError
+    from mederi.patients import csv_import
+
+    path = Path(args.file)
+    if not path.is_file():
+        print(f"error: no such file: {path}", file=sys.stderr)
+        return 2
+    patients = args.kind == "patients"
+    try:
+        load = csv_import.load_mapping if patients else csv_import.load_appointment_mapping
+        mapping = load(Path(args.mapping))
+    except MederiError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    importer = csv_import.import_patients if patients else csv_import.import_appointments
+    rows = csv_import.count_rows(path)
+    passes = 2 if patients and not args.dry_run else 1  # patients: checked, then stored
+    bar = tqdm(total=rows * passes, unit="row", disable=args.quiet, file=sys.stderr)
+    try:
+        report = importer(Context.system("import-csv"), path, mapping, dry_run=args.dry_run, progress=bar.update)
+    except MederiError as error:
+        bar.close()
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    bar.close()
+    for problem in report.problems:
+        print(problem)
+    print(report.summary())
+    return 0 if report.ok else 1
+
+
 def cmd_export(args) -> int:
     from tqdm import tqdm
 
@@ -268,6 +304,16 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("-j", "--jobs", type=int, default=min(os.cpu_count() or 1, 4),
                      help="files loaded at once by worker processes (default: one per core, at most 4)")
     imp.set_defaults(func=cmd_import)
+
+    imp_csv = commands.add_parser("import-csv", help="import patients (or appointments) from another system's CSV "
+                                                     "export, all rows or none")
+    imp_csv.add_argument("kind", choices=["patients", "appointments"])
+    imp_csv.add_argument("file", help="the CSV file (first row: column names)")
+    imp_csv.add_argument("--mapping", required=True,
+                         help="JSON file: {\"columns\": {\"family\": \"Last Name\", ...}, \"date_format\": \"MM/DD/YYYY\"}")
+    imp_csv.add_argument("--dry-run", action="store_true", help="check every row and report; store nothing")
+    imp_csv.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    imp_csv.set_defaults(func=cmd_import_csv)
 
     exp = commands.add_parser("export", help="export the record as NDJSON, one file per resource type")
     exp.add_argument("--out", default="export")

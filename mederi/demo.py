@@ -121,7 +121,8 @@ def _chart(index: int, row: tuple, today: date) -> list[dict]:
                         "type": _coding("http://terminology.hl7.org/CodeSystem/v2-0203", "MR", "Medical record number")}],
         "name": [{"use": "official", "family": family, "given": [given]}],
         "gender": gender, "birthDate": birth,
-        "telecom": [{"system": "phone", "value": f"555-01{index + 10}", "use": "mobile"}],
+        "telecom": [{"system": "phone", "value": f"217-555-01{index + 10}", "use": "mobile"},
+                    {"system": "email", "value": f"{given.lower()}.{family.lower()}@example.com"}],
         "address": [{"line": [f"{index * 7 + 3} Elm Street"], "city": "Springfield", "state": "IL", "postalCode": "62704"}],
         "generalPractitioner": [_ref(f"Practitioner/{doctor}")],
         "managingOrganization": _ref("Organization/demo-practice"),
@@ -276,6 +277,13 @@ def load_demo() -> str:
 def _app_demos():
     """Each app's part of the demo practice (payers' connections, schedules, reminder rules, ...)."""
     from mederi.billing import demo as billing
+    from mederi.patients import demo as patients
     from mederi.scheduling.reminders import demo as reminders
 
-    return [billing.load_demo, reminders.load_demo]
+    def registration(today):
+        return f"registration demo: {patients.load_demo(today)} new records (guarantor, secondary coverage, consents)"
+
+    def reminder_rules(today):
+        return "reminder rules: " + ", ".join(rule.name for rule in reminders.load_demo(today))
+
+    return [registration, billing.load_demo, reminder_rules]

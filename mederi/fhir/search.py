@@ -129,7 +129,8 @@ def _date_condition(prefix: str, raw: str) -> Condition:
             _db_datetime(high + margin), _db_datetime(low - margin)
         ]
     sql, bound = {
-        "eq": ("low >= %s AND high <= %s", (low, high)),
+        # `low <= high` bounds the index scan from above too: a row ends after it starts.
+        "eq": ("low >= %s AND low <= %s AND high <= %s", (low, high, high)),
         "ne": ("NOT (low >= %s AND high <= %s) OR low IS NULL OR high IS NULL", (low, high)),
         "gt": ("high > %s OR high IS NULL", (high,)),
         "lt": ("low < %s OR low IS NULL", (low,)),
@@ -226,7 +227,25 @@ def _string_condition(value: str, modifier: str | None) -> Condition:
     normal = values.normalize_string(value)
     if modifier == "contains":
         return _like("value", "%", normal, "%")
-    return _like("value", "", normal, "%")
+    return _starts_with("value", normal)
+
+
+def _starts_with(column: str, text: str) -> Condition:
+    """`column LIKE 'text%'` in a form the index answers. PostgreSQL's index on string values is
+    built with text_pattern_ops (migration 0004), which serves LIKE prefixes in any collation.
+    SQLite uses its index for LIKE only under conditions Django's columns do not meet, so the
+    prefix is also given as a range; its BINARY collation orders text by code point, as the range
+    assumes."""
+    like_sql, like_params = _like(column, "", text, "%")
+    if connection.vendor != "sqlite" or not text:
+        return like_sql, like_params
+    following = ord(text[-1]) + 1
+    if 0xD800 <= following <= 0xDFFF:  # surrogates are not characters: the next one is U+E000
+        following = 0xE000
+    after = text[:-1] + chr(following) if following <= 0x10FFFF else None
+    if after is None:
+        return f"{column} >= %s AND {like_sql}", [text, *like_params]
+    return f"{column} >= %s AND {column} < %s AND {like_sql}", [text, after, *like_params]
 
 
 def _uri_condition(value: str, modifier: str | None) -> Condition:
@@ -603,8 +622,10 @@ class SearchResult:
         return self.request.offset + self.request.count < self.total
 
 
-def run_search(repository, resource_type: str | None, items, *, base_url: str = "", strict: bool = False
-               ) -> SearchResult:
+def run_search(repository, resource_type: str | None, items, *, base_url: str = "", strict: bool = False,
+               first_page_only: bool = False) -> SearchResult:
+    """Run a search for the repository's caller. `first_page_only` is for callers inside the
+    application that never page on (a search box): no snapshot of the later ids is kept."""
     if resource_type is not None and not validation.is_resource_type(resource_type):
         raise NotFound(f"'{resource_type}' is not a FHIR R4 resource type")
     context = repository.context
@@ -627,6 +648,8 @@ def run_search(repository, resource_type: str | None, items, *, base_url: str = 
     snapshot = None
     if len(rows) < window:
         total = len(rows)
+    elif first_page_only:
+        total = query.count() if request.total != "none" else None
     else:
         ids = query.ids(SNAPSHOT_LIMIT)
         total = len(ids) if len(ids) < SNAPSHOT_LIMIT else query.count()
