@@ -278,6 +278,7 @@ def _app_demos():
     """Each app's part of the demo practice (payers' connections, schedules, reminder rules, ...)."""
     from mederi.billing import demo as billing
     from mederi.patients import demo as patients
+    from mederi.portal import demo as portal
     from mederi.scheduling.reminders import demo as reminders
 
     def registration(today):
@@ -286,4 +287,7 @@ def _app_demos():
     def reminder_rules(today):
         return "reminder rules: " + ", ".join(rule.name for rule in reminders.load_demo(today))
 
-    return [registration, billing.load_demo, reminder_rules]
+    def questionnaire(today):
+        return f"pre-visit questionnaire: Questionnaire/{portal.load_demo(today)}"
+
+    return [registration, billing.load_demo, reminder_rules, questionnaire]

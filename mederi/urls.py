@@ -19,5 +19,6 @@ urlpatterns = [
     path("schedule/reminders/", include("mederi.scheduling.reminders.urls")),
     path("schedule/", include("mederi.scheduling.urls")),
     path("billing/", include("mederi.billing.urls")),
+    path("p/", include("mederi.portal.urls")),
     path("", include("mederi.web.urls")),
 ]
