@@ -2,6 +2,7 @@ from django.urls import include, path, re_path
 
 from mederi.accounts import smart_views
 from mederi.audit import fhir_views as audit_fhir
+from mederi.scheduling import checkin_views
 
 urlpatterns = [
     # The audit log as read-only AuditEvents, ahead of the record's generic routes.
@@ -17,6 +18,9 @@ urlpatterns = [
     path("audit/", include("mederi.audit.urls")),
     path("patients/", include("mederi.patients.urls")),
     path("schedule/reminders/", include("mederi.scheduling.reminders.urls")),
+    path("schedule/checkin/<str:appointment_id>/", checkin_views.check_in, name="checkin"),
+    path("schedule/checkin/<str:appointment_id>/copay", checkin_views.take_copay, name="checkin-copay"),
+    path("schedule/checkin/<str:appointment_id>/done", checkin_views.complete, name="checkin-complete"),
     path("schedule/", include("mederi.scheduling.urls")),
     path("billing/", include("mederi.billing.urls")),
     path("p/", include("mederi.portal.urls")),
