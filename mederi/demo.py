@@ -279,6 +279,7 @@ def _app_demos():
     from mederi.billing import demo as billing
     from mederi.patients import demo as patients
     from mederi.portal import demo as portal
+    from mederi.scheduling import demo as schedule
     from mederi.scheduling.reminders import demo as reminders
 
     def registration(today):
@@ -290,4 +291,4 @@ def _app_demos():
     def questionnaire(today):
         return f"pre-visit questionnaire: Questionnaire/{portal.load_demo(today)}"
 
-    return [registration, billing.load_demo, reminder_rules, questionnaire]
+    return [registration, billing.load_demo, schedule.load_demo, reminder_rules, questionnaire]
