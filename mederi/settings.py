@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "mederi.scheduling.reminders",
     "mederi.billing",
     "mederi.portal",
+    "mederi.reports",
     "mederi.web",
     "huey.contrib.djhuey",
 ]

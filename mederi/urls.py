@@ -25,5 +25,6 @@ urlpatterns = [
     path("billing/", include("mederi.billing.urls")),
     path("clinical/", include("mederi.clinical.urls")),
     path("p/", include("mederi.portal.urls")),
+    path("reports/", include("mederi.reports.urls")),
     path("", include("mederi.web.urls")),
 ]

@@ -81,6 +81,20 @@ def demo_plans(year: int | None = None) -> dict[str, PayerPlan]:
     }
 
 
+NEW_MEMBER_PREFIX = "DEMO"  # member ids of patients registered while trying the demo
+
+
+class _DemoTable(PlanTable):
+    """The demo members, and anyone registered in the demo with a member id beginning DEMO: the
+    stand-in then answers as for Peter Chalmers' plan, so a newly registered patient checks out."""
+
+    def lookup(self, member_id: str, last_name: str, date_of_birth: dt.date | None) -> PayerPlan | None:
+        found = super().lookup(member_id, last_name, date_of_birth)
+        if found is None and member_id.strip().upper().startswith(NEW_MEMBER_PREFIX):
+            return self.plans["SUB77000"]
+        return found
+
+
 class _DemoPayer:
     """The demo table, made for the current year the first time it answers (so a demo never shows stale plans)."""
 
@@ -91,7 +105,7 @@ class _DemoPayer:
     def __call__(self, payload: bytes, kind: str) -> bytes | None:
         year = dt.date.today().year
         if self._table is None or self._year != year:
-            self._table, self._year = PlanTable(demo_plans(year)), year
+            self._table, self._year = _DemoTable(demo_plans(year)), year
         return self._table(payload, kind)
 
 

@@ -81,8 +81,9 @@ def _can_book(request) -> bool:
     return "scheduling.write" in held
 
 
-def _find_link(location_id: str | None = None, practitioner_id: str | None = None) -> str:
-    query = {k: v for k, v in (("location_id", location_id), ("practitioner_id", practitioner_id)) if v}
+def _find_link(location_id: str | None = None, practitioner_id: str | None = None, patient_id: str | None = None) -> str:
+    query = {k: v for k, v in (("location_id", location_id), ("practitioner_id", practitioner_id),
+                               ("patient", patient_id)) if v}
     return f"{reverse('scheduling:find')}?{urlencode(query)}" if query else reverse("scheduling:find")
 
 
@@ -270,7 +271,7 @@ def book(request):
     return render(request, "scheduling/book.html", {
         "form": form, "query": query, "hits": _patient_hits(context, query) if query else [],
         "chosen": patient_id, "chosen_label": _patient_label(context, patient_id),
-        "free": _free_times(context, form), "find_link": _find_link()}, status=status)
+        "free": _free_times(context, form), "find_link": _find_link(patient_id=patient_id)}, status=status)
 
 
 def _free_times(context, form) -> list[tuple[str, str]]:
@@ -404,7 +405,7 @@ def appointment_stage(request, appointment_id: str):
         return _detail_page(request, appointment_id, problem=str(error.issues[0].diagnostics), status=409)
     messages.success(request, f"{view.state_label}.")
     back = request.POST.get("next", "")
-    if back.startswith("/schedule/"):
+    if back.startswith(("/schedule/", "/clinical/queue/")):
         return redirect(back)
     return redirect("scheduling:appointment", appointment_id=appointment_id)
 

@@ -1,0 +1,89 @@
+"""Bar charts drawn on the server as SVG: the geometry is worked out here, the template draws it.
+
+The pages allow no scripts and no inline styles, so a chart is plain SVG elements with
+attributes (`x`, `width`, `fill`, ...). Bars are horizontal, one row per item, so long provider
+and type names stay readable. The chart is a picture of the table beside it, never the only
+place a figure appears: it carries `role="img"` and an `aria-label` saying what it shows, and
+the table is what a screen reader reads.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+LABEL_WIDTH = 210  # room for the names on the left
+BAR_AREA = 330  # the longest bar
+VALUE_ROOM = 90  # room for the figure after the longest bar
+ROW = 26
+BAR_HEIGHT = 18
+PAD = 6
+MAX_LABEL = 30  # characters shown before a name is shortened (the full name is in the bar's tooltip)
+SPOKEN_BARS = 12  # how many bars the summary reads out before pointing at the table
+COLOURS = {"blue": "#1f6f8b", "red": "#b23a48", "green": "#2e7d32", "purple": "#6a4c93", "orange": "#b85c00"}
+
+
+@dataclass(frozen=True)
+class Bar:
+    label: str
+    short_label: str
+    text: str  # the figure as the table shows it: "12.5%", "340 min", "7"
+    x: str
+    y: str
+    width: str
+    label_y: str
+    text_x: str
+
+
+@dataclass(frozen=True)
+class BarChart:
+    chart_id: str
+    title: str
+    summary: str
+    bars: list[Bar]
+    width: int
+    height: int
+    fill: str
+    label_x: int
+    bar_height: int = BAR_HEIGHT
+
+    @property
+    def empty(self) -> bool:
+        return not self.bars
+
+
+def _number(value) -> float:
+    return float(value) if value is not None else 0.0
+
+
+def _shorten(label: str) -> str:
+    return label if len(label) <= MAX_LABEL else label[: MAX_LABEL - 1].rstrip() + "…"
+
+
+def _coordinate(value: float) -> str:
+    return f"{value:.1f}".rstrip("0").rstrip(".")
+
+
+def bar_chart(chart_id: str, title: str, items, *, scale_max: float | Decimal | None = None,
+              colour: str = "blue") -> BarChart:
+    """A chart of `items`: (label, value, text shown) each, in the order given.
+
+    Bars are scaled to the largest value, or to `scale_max` when that is larger (100 for
+    percentages, so 50% fills half the room even when it is the largest).
+    """
+    items = [(str(label), _number(value), str(text)) for label, value, text in items]
+    largest = max([value for _, value, _ in items] + [_number(scale_max), 0.0])
+    bars = []
+    for index, (label, value, text) in enumerate(items):
+        top = PAD + index * ROW
+        length = BAR_AREA * max(value, 0.0) / largest if largest > 0 else 0.0
+        bars.append(Bar(label=label, short_label=_shorten(label), text=text, x=str(LABEL_WIDTH),
+                        y=_coordinate(top + (ROW - BAR_HEIGHT) / 2), width=_coordinate(length),
+                        label_y=_coordinate(top + ROW / 2 + 4), text_x=_coordinate(LABEL_WIDTH + length + 6)))
+    spoken = "; ".join(f"{label}: {text}" for label, _, text in items[:SPOKEN_BARS])
+    if len(items) > SPOKEN_BARS:
+        spoken += f"; and {len(items) - SPOKEN_BARS} more"
+    summary = f"Bar chart, {title}. {spoken}." if items else f"Bar chart, {title}: nothing to show."
+    return BarChart(chart_id=chart_id, title=title, summary=summary + " Every figure is in the table.", bars=bars,
+                    width=LABEL_WIDTH + BAR_AREA + VALUE_ROOM, height=2 * PAD + ROW * len(items),
+                    fill=COLOURS.get(colour, colour), label_x=LABEL_WIDTH - 8)
