@@ -370,7 +370,13 @@ def next_available(context: Context, *, practitioner_ids=None, location_id: str 
         raise BookingError.at("days", "Search between 1 and 366 days ahead.")
     kind = appointment_type(type_code)
     start_date = start_date or practice_time.today()
-    last_date = start_date + timedelta(days=days - 1)
+    with occupancy.quick_reads():
+        return _search(start_date, start_date + timedelta(days=days - 1), practitioner_ids, location_id, kind,
+                       time_of_day, weekdays, limit)
+
+
+def _search(start_date: date, last_date: date, practitioner_ids, location_id: str | None, kind: AppointmentType,
+            time_of_day: str | None, weekdays, limit: int) -> list[Slot]:
     templates = Templates(practitioner_ids, location_id, start_date, last_date)
     pairs = templates.pairs()
     if not pairs:

@@ -15,11 +15,13 @@ may see (`fhir.access`) and audit it (selectors.py).
 
 from __future__ import annotations
 
+import threading
 from collections import defaultdict
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db import connection
+from django.db import connection, transaction
 
 from mederi.fhir.repository import _datetime_from_db
 from mederi.fhir.rows import placeholders
@@ -29,6 +31,61 @@ from mederi.scheduling.records import OCCUPYING
 # Appointments that began this long before a window are still looked at, in case they reach
 # into it (the index holds only the start): the longest appointment type lasts 8 hours.
 LOOKBACK = timedelta(hours=8)
+
+
+def one_of(column: str, values) -> tuple[str, list]:
+    """`column` is one of `values`, as SQL and its parameters. PostgreSQL gets one array parameter:
+    turning a query with hundreds of placeholders into a prepared statement cost more than the
+    query itself."""
+    values = list(values)
+    if connection.vendor == "postgresql":
+        return f"{column} = ANY(%s)", [values]
+    return f"{column} IN ({placeholders(values)})", values
+
+
+def _chunks(values: list, size: int = 2000):
+    """SQLite takes at most 32,766 parameters a statement; PostgreSQL needs no chunks at all."""
+    if connection.vendor == "postgresql":
+        yield values
+        return
+    for begin in range(0, len(values), size):
+        yield values[begin : begin + size]
+
+
+_QUICK_SETTINGS = ("SELECT set_config('max_parallel_workers_per_gather', '0', true), set_config('jit', 'off', true), "
+                   "set_config('plan_cache_mode', 'force_custom_plan', true)")
+_quick = threading.local()
+
+
+@contextmanager
+def quick_reads():
+    """Several of this module's short, indexed reads as one unit.
+
+    On PostgreSQL they run in one transaction with parallel workers and JIT compilation off: the
+    planner, misjudging how few rows a list of ids finds, otherwise starts workers or compiles
+    expressions, which costs tens of milliseconds on a small machine for queries that take a
+    few. And every statement is planned for its own values: one the driver has prepared would
+    otherwise fall back to a generic plan, which for "one of this array of ids" can read a whole
+    table. The settings are made once for the unit, not once a query (each is a round trip).
+    """
+    if connection.vendor != "postgresql" or getattr(_quick, "active", False):
+        yield
+        return
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(_QUICK_SETTINGS)
+        _quick.active = True
+        try:
+            yield
+        finally:
+            _quick.active = False
+
+
+@contextmanager
+def quick_cursor():
+    """A cursor for one of this module's reads (inside `quick_reads`, set up as it explains)."""
+    with quick_reads(), connection.cursor() as cursor:
+        yield cursor
 
 
 @dataclass(frozen=True)
@@ -70,20 +127,20 @@ def _busy(start: datetime, end: datetime, practitioner_ids: list[str] | None, ex
     # (the token index), and read the stored JSON only for what is left, for its end. CROSS JOIN
     # tells SQLite the join order (left to itself it reads every row's JSON first); PostgreSQL
     # plans it as it sees fit.
-    chosen = f"AND x.target_id IN ({placeholders(practitioner_ids)}) " if practitioner_ids else ""
+    chosen, chosen_params = one_of("x.target_id", practitioner_ids) if practitioner_ids else ("1 = 1", [])
     sql = (
         f"SELECT x.target_id, d.low, {_json_text('r.content', 'end')}, r.logical_id "
         "FROM fhir_idx_date d CROSS JOIN fhir_idx_reference x CROSS JOIN fhir_resource r "
         "WHERE d.resource_type = 'Appointment' AND d.param = 'date' AND d.low >= %s AND d.low < %s "
         "AND x.resource_id = d.resource_id AND x.param = 'practitioner' AND x.target_type = 'Practitioner' "
-        f"{chosen}"
+        f"AND {chosen} "
         "AND EXISTS (SELECT 1 FROM fhir_idx_token t WHERE t.resource_id = d.resource_id AND t.param = 'status' "
         f"AND t.code IN ({placeholders(OCCUPYING)})) "
         "AND r.id = d.resource_id"
     )
-    params = [db_time(start - LOOKBACK), db_time(end), *(practitioner_ids or ()), *OCCUPYING]
+    params = [db_time(start - LOOKBACK), db_time(end), *chosen_params, *OCCUPYING]
     excluded = set(exclude_ids)
-    with connection.cursor() as cursor:
+    with quick_cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
     for practitioner_id, low, end_text, logical_id in rows:
@@ -98,25 +155,34 @@ def _busy(start: datetime, end: datetime, practitioner_ids: list[str] | None, ex
     return found
 
 
+WITHDRAWN = ("cancelled", "entered-in-error")  # appointments a calendar leaves out of its grid
+
+
 def appointment_rows(start: datetime, end: datetime, *, location_id: str | None = None,
-                     practitioner_ids=None) -> list[tuple[int, str]]:
-    """(primary key, JSON) of every Appointment starting in [start - LOOKBACK, end) at the
-    location and/or with one of the practitioners, whatever its status."""
+                     practitioner_ids=None, withdrawn: bool | None = False) -> list[tuple[int, str]]:
+    """(primary key, JSON) of the Appointments starting in [start - LOOKBACK, end) at the location
+    and/or with one of the practitioners: without the cancelled (and entered-in-error) ones by
+    default, only those with `withdrawn=True`, all with None. Statuses are tested on the token
+    index, so leaving cancellations out also spares reading their JSON."""
     conditions, params = [], [db_time(start - LOOKBACK), db_time(end)]
+    if withdrawn is not None:
+        conditions.append(f"{'' if withdrawn else 'NOT '}EXISTS (SELECT 1 FROM fhir_idx_token t "
+                          "WHERE t.resource_id = d.resource_id AND t.param = 'status' "
+                          f"AND t.code IN ({placeholders(WITHDRAWN)}))")
+        params += WITHDRAWN
     if location_id:
         conditions.append("EXISTS (SELECT 1 FROM fhir_idx_reference x WHERE x.resource_id = d.resource_id "
                           "AND x.param = 'location' AND x.target_type = 'Location' AND x.target_id = %s)")
         params.append(location_id)
     if practitioner_ids:
-        ids = sorted(set(practitioner_ids))
+        chosen, chosen_params = one_of("y.target_id", sorted(set(practitioner_ids)))
         conditions.append("EXISTS (SELECT 1 FROM fhir_idx_reference y WHERE y.resource_id = d.resource_id "
-                          "AND y.param = 'practitioner' AND y.target_type = 'Practitioner' "
-                          f"AND y.target_id IN ({placeholders(ids)}))")
-        params += ids
+                          f"AND y.param = 'practitioner' AND y.target_type = 'Practitioner' AND {chosen})")
+        params += chosen_params
     sql = ("SELECT r.id, r.content FROM fhir_idx_date d JOIN fhir_resource r ON r.id = d.resource_id "
            "WHERE d.resource_type = 'Appointment' AND d.param = 'date' AND d.low >= %s AND d.low < %s"
            + "".join(f" AND {c}" for c in conditions) + " ORDER BY d.low, r.id")
-    with connection.cursor() as cursor:
+    with quick_cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
 
@@ -127,48 +193,54 @@ def current_contents(resource_type: str, logical_ids) -> dict[str, str]:
 
     ids = sorted(set(i for i in logical_ids if i))
     found: dict[str, str] = {}
-    for begin in range(0, len(ids), 500):
-        chunk = ids[begin : begin + 500]
-        with connection.cursor() as cursor:
+    for chunk in _chunks(ids):
+        chosen, chosen_params = one_of("logical_id", chunk)
+        with quick_cursor() as cursor:
             cursor.execute(f"SELECT logical_id, content FROM fhir_resource WHERE resource_type = %s "
-                           f"AND logical_id IN ({placeholders(chunk)}) AND deleted = %s", [resource_type, *chunk, False])
+                           f"AND {chosen} AND deleted = %s", [resource_type, *chosen_params, False])
             for logical_id, content in cursor.fetchall():
                 found[logical_id] = sensitive.open_content(resource_type, content)
     return found
 
 
 def coverages_of(patient_ids) -> dict[str, list[str]]:
-    """Ids of the active Coverages of each patient (by beneficiary), for the eligibility column."""
+    """Ids of the active Coverages of each patient (by beneficiary), for the eligibility column.
+
+    Two plain lookups (the index rows, then those resources by primary key) rather than one join:
+    joined, PostgreSQL's estimate for a long list of patients sometimes tipped it into reading
+    every stored resource (seconds instead of milliseconds).
+    """
     ids = sorted(set(i for i in patient_ids if i))
     found: dict[str, list[str]] = defaultdict(list)
-    for begin in range(0, len(ids), 500):
-        chunk = ids[begin : begin + 500]
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT x.target_id, r.logical_id FROM fhir_idx_reference x JOIN fhir_resource r ON r.id = x.resource_id "
-                "WHERE x.resource_type = 'Coverage' AND x.param = 'beneficiary' AND x.target_type = 'Patient' "
-                f"AND x.target_id IN ({placeholders(chunk)}) AND r.deleted = %s "
-                f"AND {_json_text('r.content', 'status')} = 'active' ORDER BY r.logical_id",
-                [*chunk, False])
-            for patient_id, coverage_id in cursor.fetchall():
-                found[patient_id].append(coverage_id)
+    for chunk in _chunks(ids):
+        chosen, chosen_params = one_of("target_id", chunk)
+        with quick_cursor() as cursor:
+            cursor.execute("SELECT resource_id, target_id FROM fhir_idx_reference WHERE resource_type = 'Coverage' "
+                           f"AND param = 'beneficiary' AND target_type = 'Patient' AND {chosen}", chosen_params)
+            beneficiary = dict(cursor.fetchall())
+        for keys in _chunks(sorted(beneficiary)):
+            chosen, chosen_params = one_of("id", keys)
+            with quick_cursor() as cursor:
+                cursor.execute(f"SELECT id, logical_id, {_json_text('content', 'status')} FROM fhir_resource "
+                               f"WHERE {chosen} AND deleted = %s ORDER BY logical_id", [*chosen_params, False])
+                for pk, coverage_id, status in cursor.fetchall():
+                    if status == "active":
+                        found[beneficiary[pk]].append(coverage_id)
     return found
 
 
 def patient_names(patient_ids) -> dict[str, list]:
-    """The `name` element of each Patient (not the whole record: a calendar needs only that)."""
+    """The `name` element of each Patient (parsed here: PostgreSQL's own JSON parsing of whole
+    records, to hand back only the names, was slower than sending the records)."""
     import orjson
 
     ids = sorted(set(i for i in patient_ids if i))
     found: dict[str, list] = {}
-    column = "(r.content::json -> 'name')" if connection.vendor == "postgresql" else "json_extract(r.content, '$.name')"
-    for begin in range(0, len(ids), 500):
-        chunk = ids[begin : begin + 500]
-        with connection.cursor() as cursor:
-            cursor.execute(f"SELECT r.logical_id, {column} FROM fhir_resource r WHERE r.resource_type = 'Patient' "
-                           f"AND r.logical_id IN ({placeholders(chunk)}) AND r.deleted = %s", [*chunk, False])
-            for logical_id, names in cursor.fetchall():
-                if isinstance(names, (str, bytes)):
-                    names = orjson.loads(names)
-                found[logical_id] = names or []
+    for chunk in _chunks(ids):
+        chosen, chosen_params = one_of("r.logical_id", chunk)
+        with quick_cursor() as cursor:
+            cursor.execute(f"SELECT r.logical_id, r.content FROM fhir_resource r WHERE r.resource_type = 'Patient' "
+                           f"AND {chosen} AND r.deleted = %s", [*chosen_params, False])
+            for logical_id, content in cursor.fetchall():
+                found[logical_id] = orjson.loads(content).get("name") or []
     return found

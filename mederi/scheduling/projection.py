@@ -18,9 +18,8 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime
 
-from django.db import connection, transaction
+from django.db import transaction
 
-from mederi.fhir.rows import placeholders
 from mederi.scheduling import occupancy, practice_time, records
 from mederi.scheduling.models import BusyTime
 
@@ -41,12 +40,12 @@ def busy_seconds(start: datetime, end: datetime, practitioner_ids) -> dict[str, 
     ids = sorted(set(practitioner_ids))
     if not ids:
         return found
+    chosen, chosen_params = occupancy.one_of("practitioner_id", ids)
     sql = (f"SELECT practitioner_id, start_second, end_second FROM {BusyTime._meta.db_table} "
-           f"WHERE practitioner_id IN ({placeholders(ids)}) AND start_second >= %s AND start_second < %s "
-           "ORDER BY start_second")
+           f"WHERE {chosen} AND start_second >= %s AND start_second < %s ORDER BY start_second")
     after = _second(start)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*ids, _second(start - occupancy.LOOKBACK), _second(end)])
+    with occupancy.quick_cursor() as cursor:
+        cursor.execute(sql, [*chosen_params, _second(start - occupancy.LOOKBACK), _second(end)])
         for practitioner_id, begins, ends in cursor.fetchall():
             if ends > after:
                 found[practitioner_id].append((begins, ends))

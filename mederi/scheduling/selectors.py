@@ -11,21 +11,18 @@ import inspect
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from django.db import connection
-
 from mederi.audit import services as audit
 from mederi.core.context import Context
 from mederi.core.errors import Gone, NotFound
 from mederi.fhir import access, jsonio
 from mederi.fhir.repository import Repository
-from mederi.fhir.rows import placeholders
 from mederi.scheduling import occupancy, practice_time, records
 from mederi.scheduling.availability import Templates, _require_read
 from mederi.scheduling.calendar import Block, Column, appointment_url_prefix
 from mederi.scheduling.errors import BookingError
 from mederi.scheduling.models import AppointmentType, ScheduleException, WaitlistEntry, WeeklyHours
 
-HIDDEN_STATUSES = ("cancelled", "entered-in-error")  # listed under the grid, not in it
+HIDDEN_STATUSES = occupancy.WITHDRAWN  # left out of the grid (listed on their own page)
 
 
 # -- the directory --------------------------------------------------------------------------------
@@ -89,11 +86,10 @@ def _visible(context: Context, views: list[records.AppointmentView]) -> set[int]
         return set(pks)
     sql, values = condition
     found: set[int] = set()
-    for begin in range(0, len(pks), 500):
-        chunk = pks[begin : begin + 500]
-        with connection.cursor() as cursor:
-            cursor.execute(f"SELECT r.id FROM fhir_resource r WHERE r.id IN ({placeholders(chunk)}) AND ({sql})",
-                           [*chunk, *values])
+    for chunk in [pks[begin : begin + 2000] for begin in range(0, len(pks), 2000)]:
+        chosen, chosen_params = occupancy.one_of("r.id", chunk)
+        with occupancy.quick_cursor() as cursor:
+            cursor.execute(f"SELECT r.id FROM fhir_resource r WHERE {chosen} AND ({sql})", [*chosen_params, *values])
             found.update(row[0] for row in cursor.fetchall())
     return found
 
@@ -170,7 +166,6 @@ class Calendar:
     columns: list[Column]
     location_id: str | None = None
     practitioner_id: str | None = None
-    hidden: list[Block] = field(default_factory=list)
 
     @property
     def day(self) -> date:
@@ -206,11 +201,12 @@ def _split(blocks: list[Block]) -> tuple[list[Block], list[Block]]:
 def day_calendar(context: Context, location_id: str, day: date) -> Calendar:
     """One column per provider working at (or booked at) the location on the day."""
     _require_read(context)
-    templates = Templates(None, location_id, day, day)
     first, last = practice_time.day_bounds(day)
-    rows = occupancy.appointment_rows(first, last, location_id=location_id)
-    blocks = [b for b in _blocks(context, rows, colours=_colours()) if b.view.end is None or b.view.end > first]
-    shown, hidden = _split(blocks)
+    with occupancy.quick_reads():
+        templates = Templates(None, location_id, day, day)
+        rows = occupancy.appointment_rows(first, last, location_id=location_id)
+        blocks = [b for b in _blocks(context, rows, colours=_colours()) if b.view.end is None or b.view.end > first]
+    shown, _ = _split(blocks)
     by_practitioner: dict[str, list[Block]] = {}
     for block in shown:
         by_practitioner.setdefault(block.view.practitioner_id or "", []).append(block)
@@ -230,7 +226,7 @@ def day_calendar(context: Context, location_id: str, day: date) -> Calendar:
     _audit_shown(context, [b.view for b in blocks if b.visible],
                  f"ui: day calendar location={location_id} date={day.isoformat()}")
     name = dict(locations()).get(location_id, location_id)
-    return Calendar(f"{name} · {practice_time.day_text(day)}", [day], columns, location_id=location_id, hidden=hidden)
+    return Calendar(f"{name} · {practice_time.day_text(day)}", [day], columns, location_id=location_id)
 
 
 def _provider_link(practitioner_id: str, day: date) -> str:
@@ -247,11 +243,12 @@ def week_of(day: date) -> list[date]:
 def provider_calendar(context: Context, practitioner_id: str, days: list[date]) -> Calendar:
     """One column per day (one day, or a week) for a provider, at every location."""
     _require_read(context)
-    templates = Templates([practitioner_id], None, days[0], days[-1])
     first, last = practice_time.day_bounds(days[0])[0], practice_time.day_bounds(days[-1])[1]
-    rows = occupancy.appointment_rows(first, last, practitioner_ids=[practitioner_id])
-    blocks = _blocks(context, rows, colours=_colours())
-    shown, hidden = _split(blocks)
+    with occupancy.quick_reads():
+        templates = Templates([practitioner_id], None, days[0], days[-1])
+        rows = occupancy.appointment_rows(first, last, practitioner_ids=[practitioner_id])
+        blocks = _blocks(context, rows, colours=_colours())
+    shown, _ = _split(blocks)
     location_names = dict(locations())
     columns = []
     for day in days:
@@ -275,7 +272,7 @@ def provider_calendar(context: Context, practitioner_id: str, days: list[date]) 
     name = practitioner_names([practitioner_id]).get(practitioner_id, practitioner_id)
     span = practice_time.day_text(days[0]) if len(days) == 1 else (
         f"week of {practice_time.day_text(days[0])}")
-    return Calendar(f"{name} · {span}", days, columns, practitioner_id=practitioner_id, hidden=hidden)
+    return Calendar(f"{name} · {span}", days, columns, practitioner_id=practitioner_id)
 
 
 @dataclass
@@ -286,15 +283,16 @@ class WeekRow:
     open_minutes: list[int]
 
 
-def location_week(context: Context, location_id: str, day: date) -> tuple[list[date], list[WeekRow], list[Block]]:
+def location_week(context: Context, location_id: str, day: date) -> tuple[list[date], list[WeekRow]]:
     """A location's week: a row per provider, a cell per day listing that day's appointments."""
     _require_read(context)
     days = week_of(day)
-    templates = Templates(None, location_id, days[0], days[-1])
     first, last = practice_time.day_bounds(days[0])[0], practice_time.day_bounds(days[-1])[1]
-    rows = occupancy.appointment_rows(first, last, location_id=location_id)
-    blocks = _blocks(context, rows, colours=_colours())
-    shown, hidden = _split(blocks)
+    with occupancy.quick_reads():
+        templates = Templates(None, location_id, days[0], days[-1])
+        rows = occupancy.appointment_rows(first, last, location_id=location_id)
+        blocks = _blocks(context, rows, colours=_colours())
+    shown, _ = _split(blocks)
     ids = sorted({p for p, _ in templates.pairs()} | {b.view.practitioner_id for b in shown if b.view.practitioner_id})
     names = practitioner_names(ids)
     week_rows = []
@@ -307,7 +305,23 @@ def location_week(context: Context, location_id: str, day: date) -> tuple[list[d
         week_rows.append(WeekRow(pid, names.get(pid, pid), cells, minutes))
     _audit_shown(context, [b.view for b in blocks if b.visible],
                  f"ui: week calendar location={location_id} week={days[0].isoformat()}")
-    return days, week_rows, hidden
+    return days, week_rows
+
+
+def withdrawn(context: Context, day: date, *, location_id: str | None = None,
+              practitioner_id: str | None = None) -> list[Block]:
+    """The day's cancelled (and entered-in-error) appointments at a location or of a provider."""
+    _require_read(context)
+    first, last = practice_time.day_bounds(day)
+    with occupancy.quick_reads():
+        rows = occupancy.appointment_rows(first, last, location_id=location_id,
+                                          practitioner_ids=[practitioner_id] if practitioner_id else None,
+                                          withdrawn=True)
+        blocks = [b for b in _blocks(context, rows, colours=_colours()) if b.view.start and b.view.start >= first]
+    _audit_shown(context, [b.view for b in blocks if b.visible],
+                 f"ui: cancelled appointments date={day.isoformat()} location={location_id or ''} "
+                 f"practitioner={practitioner_id or ''}")
+    return blocks
 
 
 # -- one appointment, a patient's appointments -----------------------------------------------------

@@ -6,6 +6,7 @@ app_name = "scheduling"
 urlpatterns = [
     path("", views.day_calendar, name="day"),
     path("week/", views.location_week, name="week"),
+    path("cancelled/", views.withdrawn, name="withdrawn"),
     path("provider/<str:practitioner_id>/", views.provider_day, name="provider-day"),
     path("provider/<str:practitioner_id>/week/", views.provider_week, name="provider-week"),
     path("book/", views.book, name="book"),

@@ -43,10 +43,6 @@ def scheduling_page(*permissions: str):
     return decorate
 
 
-def _is_htmx(request) -> bool:
-    return request.headers.get("HX-Request") == "true"
-
-
 def _refused(request, error: MederiError):
     """A refusal that is not about a form field: not allowed, gone, or not found."""
     status = error.status if error.status in (403, 404, 409, 410) else 400
@@ -106,7 +102,7 @@ def day_calendar(request):
     rows = calendar.layout(schedule.columns, bookable=_can_book(request)) if schedule and schedule.columns else []
     return render(request, "scheduling/day.html", {
         "calendar": schedule, "body": calendar.body_html(rows),
-        "hidden_list": calendar.hidden_html(schedule.hidden) if schedule else "", "places": places, "location_id": location_id,
+        "withdrawn_link": f"{reverse('scheduling:withdrawn')}?{urlencode({'location': location_id, 'date': day})}", "places": places, "location_id": location_id,
         "location_name": names.get(location_id, ""), "nav": _nav(request, day, 1, {"location": location_id}),
         "week_link": f"{reverse('scheduling:week')}?{urlencode({'location': location_id, 'date': day.isoformat()})}",
         "find_link": _find_link(location_id=location_id), "problem": problem or bad_date,
@@ -133,8 +129,9 @@ def _provider_page(request, practitioner_id: str, *, week: bool):
     rows = calendar.layout(schedule.columns, bookable=_can_book(request)) if schedule.columns else []
     other = "scheduling:provider-day" if week else "scheduling:provider-week"
     return render(request, "scheduling/provider.html", {
-        "calendar": schedule, "body": calendar.body_html(rows), "hidden_list": calendar.hidden_html(schedule.hidden),
-        "week": week, "nav": _nav(request, day, 7 if week else 1),
+        "calendar": schedule, "body": calendar.body_html(rows), "week": week,
+        "withdrawn_link": "" if week else
+        f"{reverse('scheduling:withdrawn')}?{urlencode({'practitioner': practitioner_id, 'date': day})}", "nav": _nav(request, day, 7 if week else 1),
         "switch_link": f"{reverse(other, args=[practitioner_id])}?date={day.isoformat()}",
         "find_link": _find_link(practitioner_id=practitioner_id), "problem": bad_date,
         "providers": selectors.practitioners(), "practitioner_id": practitioner_id, "can_book": _can_book(request)})
@@ -149,15 +146,34 @@ def location_week(request):
     if location_id not in names:
         raise Http404(f"There is no location '{location_id}'.")
     day, bad_date = _day_from(request)
-    days, week_rows, hidden = selectors.location_week(context, location_id, day)
+    days, week_rows = selectors.location_week(context, location_id, day)
     day_links = [(d, practice_time.day_text(d),
                   f"{reverse('scheduling:day')}?{urlencode({'location': location_id, 'date': d.isoformat()})}")
                  for d in days]
     return render(request, "scheduling/week_location.html", {
-        "days": day_links, "rows": week_rows, "hidden": hidden, "places": places, "location_id": location_id,
+        "days": day_links, "rows": week_rows, "places": places, "location_id": location_id,
         "location_name": names[location_id], "nav": _nav(request, day, 7, {"location": location_id}),
         "find_link": _find_link(location_id=location_id), "problem": bad_date,
         "day_link": f"{reverse('scheduling:day')}?{urlencode({'location': location_id, 'date': day.isoformat()})}"})
+
+
+@scheduling_page("scheduling.read")
+def withdrawn(request):
+    """The cancelled appointments of a day, at a location or of a provider (left out of the grid)."""
+    context = context_for_request(request)
+    day, bad_date = _day_from(request)
+    location_id = request.GET.get("location") or None
+    practitioner_id = request.GET.get("practitioner") or None
+    if not (location_id or practitioner_id):
+        raise Http404("Say which location or provider (?location= or ?practitioner=).")
+    blocks = selectors.withdrawn(context, day, location_id=location_id, practitioner_id=practitioner_id)
+    where = (dict(selectors.locations()).get(location_id, location_id) if location_id
+             else selectors.practitioner_names([practitioner_id]).get(practitioner_id, practitioner_id))
+    back = (f"{reverse('scheduling:day')}?{urlencode({'location': location_id, 'date': day})}" if location_id
+            else f"{reverse('scheduling:provider-day', args=[practitioner_id])}?date={day}")
+    return render(request, "scheduling/withdrawn.html", {
+        "items": calendar.hidden_html(blocks), "count": len(blocks), "where": where,
+        "day_text": practice_time.day_text(day), "back": back, "problem": bad_date})
 
 
 # -- booking ------------------------------------------------------------------------------------------------

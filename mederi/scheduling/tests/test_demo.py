@@ -32,7 +32,8 @@ def test_the_demo_schedule_loads_once(settings):
     while first.weekday() >= 5:
         first = first.fromordinal(first.toordinal() + 1)
     calendar = selectors.day_calendar(Context.system("test"), "demo-clinic-main", first)
-    states = {b.view.state_label for b in calendar.hidden} | {
+    states = {b.view.state_label for b in selectors.withdrawn(Context.system("test"), first,
+                                                              location_id="demo-clinic-main")} | {
         b.view.state_label for c in calendar.columns for b in c.blocks}
     assert {"Checked out", "In room", "Checked in", "Arrived", "Booked", "No-show", "Cancelled"} <= states
     assert [c.title for c in calendar.columns] == ["Dr Okafor", "Dr Ruiz"]

@@ -110,6 +110,10 @@ def test_cancelling_from_the_page_needs_a_reason(practice):
     assert response.status_code == 302
     assert Repository(SYSTEM).read("Appointment", appointment_id).as_dict()["cancelationReason"]["text"] == \
         "Dr Ruiz is ill"
+    calendar = desk.get(f"/schedule/?location=clinic-main&date={practice}").content.decode()
+    assert f"/schedule/appointments/{appointment_id}/" not in calendar  # out of the grid...
+    listed = desk.get(f"/schedule/cancelled/?location=clinic-main&date={practice}").content.decode()
+    assert f"/schedule/appointments/{appointment_id}/" in listed and "Dr Ruiz is ill" in listed  # ...listed here
 
 
 def test_visit_steps_from_the_page(practice):
@@ -212,3 +216,19 @@ def test_a_restricted_chart_shows_only_as_busy_time(practice):
     assert f"/schedule/appointments/{hidden}/" not in page and f"/schedule/appointments/{shown}/" in page
     entry = AuditEntry.objects.filter(action="search", actor_name="nina").last()
     assert f"Appointment/{shown}" in entry.references and f"Appointment/{hidden}" not in entry.references
+
+
+def test_the_calendar_shows_the_latest_eligibility_answer(practice, monkeypatch):
+    from types import SimpleNamespace
+
+    import mederi.billing.selectors as billing
+
+    Repository(SYSTEM).update("Coverage", "cov-a", {
+        "resourceType": "Coverage", "id": "cov-a", "status": "active", "beneficiary": {"reference": "Patient/pat-a"},
+        "payor": [{"reference": "Organization/payer"}]})
+    answers = {"cov-a": SimpleNamespace(status="inactive", active=False, plan_name="Acme Gold", checked_at=None)}
+    monkeypatch.setattr(billing, "latest_eligibility", lambda ids, context=None: {i: answers[i] for i in ids
+                                                                                  if i in answers})
+    services.book_appointment(SYSTEM, "pat-a", "dr-ruiz", "clinic-main", at(practice, 9), "fu")
+    page = signed_in("fran", "front_desk").get(f"/schedule/?location=clinic-main&date={practice}").content.decode()
+    assert "Ins inactive" in page and "Insurance not active (Acme Gold)" in page
