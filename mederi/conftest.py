@@ -178,3 +178,27 @@ def page():
         )
         yield browser.new_page()
         browser.close()
+
+
+class FrozenClock:
+    """`clock.now()` answers what the test says, and moves only when told."""
+
+    def __init__(self, moment):
+        self.moment = moment
+
+    def __call__(self):
+        return self.moment
+
+    def advance(self, **delta):
+        from datetime import timedelta
+
+        self.moment += timedelta(**delta)
+        return self.moment
+
+    @classmethod
+    def install(cls, monkeypatch, moment) -> "FrozenClock":
+        from mederi.core import clock
+
+        frozen = cls(moment)
+        monkeypatch.setattr(clock, "now", frozen)
+        return frozen

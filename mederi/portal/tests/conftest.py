@@ -9,8 +9,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from mederi.accounts.context import context_for_user
-from mederi.conftest import staff_user
-from mederi.core import clock, systems
+from mederi.conftest import FrozenClock, staff_user
+from mederi.core import systems
 from mederi.core.context import Context
 from mederi.fhir.models import Resource
 from mederi.fhir.repository import Repository
@@ -26,25 +26,9 @@ def practice_in_chicago(settings):
     settings.MEDERI_PRACTICE_TIME_ZONE = "America/Chicago"
 
 
-class FrozenClock:
-    """`clock.now()` answers what the test says, and moves only when told."""
-
-    def __init__(self, moment: datetime):
-        self.moment = moment
-
-    def __call__(self) -> datetime:
-        return self.moment
-
-    def advance(self, **delta) -> datetime:
-        self.moment += timedelta(**delta)
-        return self.moment
-
-
 @pytest.fixture
 def frozen(monkeypatch) -> FrozenClock:
-    now = FrozenClock(NOW)
-    monkeypatch.setattr(clock, "now", now)
-    return now
+    return FrozenClock.install(monkeypatch, NOW)
 
 
 def system_repo() -> Repository:

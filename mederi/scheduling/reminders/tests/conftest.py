@@ -11,7 +11,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from django.db import connections
 
-from mederi.core import clock, systems
+from mederi.conftest import FrozenClock
+from mederi.core import systems
 from mederi.core.context import Context
 from mederi.fhir.repository import Repository
 from mederi.scheduling.reminders.models import ReminderRule
@@ -27,25 +28,9 @@ def practice_clock_in_utc(settings):
     settings.MEDERI_PRACTICE_TIME_ZONE = "UTC"
 
 
-class FrozenClock:
-    """`clock.now()` answers what the test says, and moves only when told."""
-
-    def __init__(self, moment: datetime):
-        self.moment = moment
-
-    def __call__(self) -> datetime:
-        return self.moment
-
-    def advance(self, **delta) -> datetime:
-        self.moment += timedelta(**delta)
-        return self.moment
-
-
 @pytest.fixture
 def frozen(monkeypatch) -> FrozenClock:
-    now = FrozenClock(NOW)
-    monkeypatch.setattr(clock, "now", now)
-    return now
+    return FrozenClock.install(monkeypatch, NOW)
 
 
 def system_repo() -> Repository:
