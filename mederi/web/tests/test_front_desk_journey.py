@@ -11,6 +11,7 @@ from mederi.conftest import needs_chromium
 pytestmark = needs_chromium
 
 PASSWORD = "mederi-demo-2026"
+SLOW = 20_000  # ms: steps that write several resources or ask the payer, on a busy machine
 
 
 @pytest.fixture
@@ -57,7 +58,7 @@ def test_register_book_remind_confirm_and_check_in(live_server, page, demo_pract
     page.check("#id_consent_to_treat")
     page.check("#id_sms_reminders")
     page.click("text=Register the patient")
-    expect(page.locator(".messages")).to_contain_text("The patient is registered.")
+    expect(page.locator(".messages")).to_contain_text("The patient is registered.", timeout=SLOW)
     expect(page.locator("h1")).to_contain_text("Lucia Rivera")
     patient_id = page.url.rstrip("/").split("/")[-1]
 
@@ -68,10 +69,10 @@ def test_register_book_remind_confirm_and_check_in(live_server, page, demo_pract
     page.select_option("#id_practitioner_id", "demo-dr-ruiz")
     page.select_option("#id_location_id", "demo-clinic-main")
     page.click("button:text-is('Search')")
-    expect(page.locator("#results")).to_contain_text("free times")
+    expect(page.locator("#results")).to_contain_text("free times", timeout=SLOW)
     page.locator("a", has_text=re.compile(r"^Book .* with ")).first.click()
     page.click("form >> button:text-is('Book')")
-    expect(page.locator("h1")).to_contain_text("Lucia Rivera")
+    expect(page.locator("h1")).to_contain_text("Lucia Rivera", timeout=SLOW)
     appointment_id = page.url.rstrip("/").split("/")[-1]
     booked = _appointment(appointment_id)
     assert booked["status"] == "booked"
@@ -81,26 +82,27 @@ def test_register_book_remind_confirm_and_check_in(live_server, page, demo_pract
     reminders = page.locator("section.reminders")
     reminders.locator("select[name=channel]").select_option("sms")
     reminders.locator("text=Send reminder now").click()
-    expect(page.locator("section.reminders")).to_contain_text("sent by hand by frontdesk")
+    expect(page.locator("section.reminders")).to_contain_text("sent by hand by frontdesk", timeout=SLOW)
     page.goto(f"{base}/schedule/reminders/outbox/")
     reply = page.locator("form.reminders-reply").first
     reply.locator("input[name=body]").fill("C")
     reply.locator("text=Send reply").click()
-    expect(page.locator("table")).to_contain_text("C")
+    page.wait_for_load_state("load")
+    expect(page.locator("table")).to_contain_text("C", timeout=SLOW)
     confirmed = _appointment(appointment_id)
     assert any(e["url"] == "urn:mederi:appointment-confirmed" for e in confirmed.get("extension", []))
 
     # Check in: eligibility from the payer, the copay, then the clinician's queue.
     page.goto(f"{base}/schedule/checkin/{appointment_id}/")
     page.click("text=Check eligibility")
-    expect(page.locator(".eligibility")).to_contain_text("Active")
+    expect(page.locator(".eligibility")).to_contain_text("Active", timeout=SLOW)
     expect(page.locator(".eligibility")).to_contain_text("25.00")
     page.fill("#copay-amount", "25.00")
     page.click("text=Take the copay")
-    expect(page.locator(".messages")).to_contain_text("Copay of $25.00 taken")
+    expect(page.locator(".messages")).to_contain_text("Copay of $25.00 taken", timeout=SLOW)
     page.check("input[name=confirmed]")
     page.click("form >> button:text-is('Check in')")
-    expect(page.locator("[role=status]")).to_contain_text("Checked in.")
+    expect(page.locator("[role=status]")).to_contain_text("Checked in.", timeout=SLOW)
     assert _appointment(appointment_id)["status"] == "checked-in"
     payment = PatientPayment.objects.get(appointment_id=appointment_id)
     assert (payment.patient_id, str(payment.amount)) == (patient_id, "25.00")
