@@ -10,9 +10,9 @@ from mederi.core.context import Context
 from mederi.core.errors import Forbidden
 from mederi.fhir.repository import Repository
 from mederi.scheduling.reminders import channels, timing
+from mederi.scheduling.reminders.appointments import REMINDABLE, appointment_info, reminders_repository, zone_of
 from mederi.scheduling.reminders.models import CHANNELS, LocalOutboxMessage, ReminderMessage, ReminderRule
 from mederi.scheduling.reminders.preferences import reachability
-from mederi.scheduling.reminders.services import REMINDABLE, appointment_info, zone_of
 
 
 @dataclass
@@ -73,7 +73,7 @@ def reminders_for_appointment(context: Context, appointment_id: str) -> Appointm
     """An appointment's reminders as the front desk sees them; logged as a read of the appointment."""
     repo = Repository(context)
     appointment = appointment_info(repo.read("Appointment", appointment_id))
-    zone = zone_of(Repository(Context.system("reminders")), appointment)
+    zone = zone_of(reminders_repository(), appointment)
     read = [f"Appointment/{appointment_id}"]
     choices = []
     reach = {}

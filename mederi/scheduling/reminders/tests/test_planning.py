@@ -69,7 +69,7 @@ def test_cancelling_the_appointment_cancels_what_is_pending(practice):
     change_appointment("appt-1", status="cancelled")
     assert plan() == {("SMS 2 hours before", FRIDAY_9 - timedelta(hours=2), "cancelled",
                        "the appointment was cancelled")}
-    system = services._system()
+    system = services.reminders_repository()
     system.delete("Appointment", "appt-1")
     assert services.schedule_reminders("appt-1")[0].last_error == "the appointment was cancelled"
     assert services.schedule_reminders("no-such-appointment") == []

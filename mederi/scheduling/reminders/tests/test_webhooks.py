@@ -137,7 +137,7 @@ def test_anything_else_is_asked_again(texted):
 
 
 def test_a_text_from_an_unknown_number_is_ignored_with_a_log_line(texted, caplog):
-    with caplog.at_level(logging.INFO, logger="mederi.scheduling.reminders.services"):
+    with caplog.at_level(logging.INFO, logger="mederi.scheduling.reminders.incoming"):
         answer = reply("C", sender="+15559999999")
     assert answer == '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
     assert "a text from …9999 matched no reminder sent to that number; ignored" in caplog.text
