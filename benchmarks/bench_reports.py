@@ -19,13 +19,17 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
 import tempfile
 import time
 from datetime import date, timedelta
+from pathlib import Path
 
 import orjson
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import staff_user, summary_ms, timed  # noqa: E402
 
 
 def _configure(sqlite_path: str | None, postgres_url: str | None) -> None:
@@ -39,40 +43,13 @@ def _configure(sqlite_path: str | None, postgres_url: str | None) -> None:
 
     if sqlite_path:
         settings.DATABASES["default"]["NAME"] = sqlite_path
-    if "mederi.reports" not in settings.INSTALLED_APPS:  # not wired yet: route it the way the tests do
-        settings.INSTALLED_APPS = [*settings.INSTALLED_APPS, "mederi.reports"]
-        settings.ROOT_URLCONF = "mederi.reports.tests.temporary_urls"
     import django
 
     django.setup()
 
 
-def _desk_user():
-    from django.contrib.auth import get_user_model
-
-    from mederi.accounts import services
-    from mederi.accounts.models import Profile
-
-    services.ensure_default_roles()
-    user, created = get_user_model().objects.get_or_create(username="bench-reports", defaults={"first_name": "Bench"})
-    if created:
-        user.set_unusable_password()
-        user.save(update_fields=["password"])
-        Profile.objects.create(user=user, kind=Profile.STAFF, full_name="Bench Reports", mfa_required=False)
-        services.assign_role(user, "front_desk")
-    return user
-
-
 def _timed(call, runs: int) -> dict:
-    call()  # warm up: the first call loads the templates and fills caches
-    samples = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        call()
-        samples.append((time.perf_counter() - started) * 1000)
-    samples.sort()
-    return {"median_ms": round(statistics.median(samples), 1), "min_ms": round(samples[0], 1),
-            "max_ms": round(samples[-1], 1), "runs": runs}
+    return summary_ms(timed(lambda _index: call(), runs, warmup=1)[0])  # the warm-up loads templates, fills caches
 
 
 def main(argv=None) -> None:
@@ -104,7 +81,7 @@ def main(argv=None) -> None:
     if args.last:
         last = date.fromisoformat(args.last)
     first = last - timedelta(days=args.days - 1)
-    user = _desk_user()
+    user = staff_user("bench-reports", "Bench Reports")
     context = context_for_user(user)
     client = Client()
     client.force_login(user)

@@ -18,11 +18,9 @@ Results: var/bench/schedule-<engine>[-<scale>].json, and a table on stdout.
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import statistics
 import sys
-import time
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -30,7 +28,7 @@ import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import BENCH_DIR, machine  # noqa: E402
+from common import BENCH_DIR, machine, staff_user, summary_ms, timed  # noqa: E402
 from make_frontdesk_dataset import configure_django  # noqa: E402
 
 USERNAME = "bench-frontdesk"
@@ -38,41 +36,13 @@ USERNAME = "bench-frontdesk"
 
 def summary(samples: tuple[list[float], list[float]]) -> dict:
     wall, cpu = samples
-    ordered = sorted(wall)
-    return {"runs": len(ordered), "median_ms": round(statistics.median(ordered), 1),
-            "p95_ms": round(ordered[max(0, math.ceil(0.95 * len(ordered)) - 1)], 1),
-            "min_ms": round(ordered[0], 1), "max_ms": round(ordered[-1], 1),
-            # CPU time of this process (with SQLite that includes the database's own work): what the
-            # request costs on an idle machine, when other work shares the cores.
-            "median_cpu_ms": round(statistics.median(cpu), 1)}
-
-
-def timed(call, runs: int, warmup: int = 2) -> tuple[list[float], list[float]]:
-    for index in range(warmup):
-        call(index)
-    wall, cpu = [], []
-    for index in range(runs):
-        started, started_cpu = time.perf_counter(), time.process_time()
-        call(index)
-        wall.append((time.perf_counter() - started) * 1000)
-        cpu.append((time.process_time() - started_cpu) * 1000)
-    return wall, cpu
+    # CPU time of this process (with SQLite that includes the database's own work): what the
+    # request costs on an idle machine, when other work shares the cores.
+    return {**summary_ms(wall), "median_cpu_ms": round(statistics.median(cpu), 1)}
 
 
 def front_desk_user():
-    from django.contrib.auth import get_user_model
-
-    from mederi.accounts import services
-    from mederi.accounts.models import Profile
-
-    services.ensure_default_roles()
-    user, created = get_user_model().objects.get_or_create(username=USERNAME, defaults={"first_name": "Bench"})
-    if created:
-        user.set_unusable_password()
-        user.save(update_fields=["password"])
-        Profile.objects.create(user=user, kind=Profile.STAFF, full_name="Bench Desk", mfa_required=False)
-        services.assign_role(user, "front_desk")
-    return user
+    return staff_user(USERNAME, "Bench Desk")
 
 
 def workdays_around(anchor: date, before: int, after: int) -> list[date]:

@@ -25,7 +25,6 @@ import argparse
 import json
 import os
 import random
-import statistics
 import sys
 import time
 from datetime import date, timedelta
@@ -33,7 +32,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import BENCH_DIR, machine  # noqa: E402
+from common import BENCH_DIR, machine, staff_user, summary_ms  # noqa: E402
 
 SQLITE_FILE = BENCH_DIR / "frontdesk.sqlite3"
 GENERATED = BENCH_DIR / "typeahead-patients"
@@ -234,26 +233,12 @@ def sample_texts(per_kind: int, seed: int = 4) -> dict[str, list[str]]:
 
 
 def _stats(samples: list[float]) -> dict:
-    ordered = sorted(samples)
-    return {"n": len(ordered), "median_ms": round(statistics.median(ordered), 2),
-            "p95_ms": round(ordered[max(int(len(ordered) * 0.95) - 1, 0)], 2), "max_ms": round(ordered[-1], 2)}
+    return summary_ms(samples, digits=2)
 
 
 def desk_user():
     """The front-desk account the benchmark searches as (roles from the shipped front_desk role)."""
-    from django.contrib.auth import get_user_model
-
-    from mederi.accounts import services
-    from mederi.accounts.models import Profile
-
-    services.ensure_default_roles()
-    user, created = get_user_model().objects.get_or_create(username="bench-desk", defaults={"first_name": "Desk"})
-    if created:
-        user.set_unusable_password()
-        user.save(update_fields=["password"])
-        Profile.objects.create(user=user, kind=Profile.STAFF, full_name="Bench Desk", mfa_required=False)
-    services.assign_role(user, "front_desk")
-    return user
+    return staff_user("bench-desk", "Bench Desk")
 
 
 def desk_context():

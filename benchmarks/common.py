@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import math
 import os
 import platform
+import statistics
 import subprocess
 import sys
+import time
 from pathlib import Path
 from urllib.parse import urlparse, urlunparse
 
@@ -134,3 +137,41 @@ def machine() -> dict:
 
     return {"cpus": os.cpu_count(), "load_average": [round(x, 2) for x in os.getloadavg()], "cpu": cpu, "memory": memory, "python": platform.python_version(),
             "sqlite": sqlite3.sqlite_version, "postgres_client": postgres, "platform": platform.platform()}
+
+
+def timed(call, runs: int, warmup: int = 2) -> tuple[list[float], list[float]]:
+    """Wall and CPU milliseconds of `runs` calls of `call(index)`, after `warmup` calls that fill caches."""
+    for index in range(warmup):
+        call(index)
+    wall, cpu = [], []
+    for index in range(runs):
+        started, started_cpu = time.perf_counter(), time.process_time()
+        call(index)
+        wall.append((time.perf_counter() - started) * 1000)
+        cpu.append((time.process_time() - started_cpu) * 1000)
+    return wall, cpu
+
+
+def summary_ms(samples: list[float], digits: int = 1) -> dict:
+    """Median, p95 (nearest rank), min and max of timings in milliseconds."""
+    ordered = sorted(samples)
+    return {"runs": len(ordered), "median_ms": round(statistics.median(ordered), digits),
+            "p95_ms": round(ordered[max(0, math.ceil(0.95 * len(ordered)) - 1)], digits),
+            "min_ms": round(ordered[0], digits), "max_ms": round(ordered[-1], digits)}
+
+
+def staff_user(username: str, full_name: str, role: str = "front_desk"):
+    """A staff account with one of the shipped roles, made in the benchmark database if missing."""
+    from django.contrib.auth import get_user_model
+
+    from mederi.accounts import services
+    from mederi.accounts.models import Profile
+
+    services.ensure_default_roles()
+    user, created = get_user_model().objects.get_or_create(username=username, defaults={"first_name": "Bench"})
+    if created:
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+        Profile.objects.create(user=user, kind=Profile.STAFF, full_name=full_name, mfa_required=False)
+    services.assign_role(user, role)
+    return user

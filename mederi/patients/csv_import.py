@@ -111,15 +111,18 @@ def _strptime_pattern(text: str) -> str:
     return pattern
 
 
-def load_mapping(path: Path) -> Mapping:
-    """Read a mapping file; `MappingInvalid` says what is wrong with it."""
+def _read_mapping_file(path: Path):
     try:
-        raw = json.loads(Path(path).read_text(encoding="utf-8"))
+        return json.loads(Path(path).read_text(encoding="utf-8"))
     except OSError as exc:
         raise MappingInvalid.single(f"cannot read the mapping file {path}: {exc.strerror or exc}") from exc
     except ValueError as exc:
         raise MappingInvalid.single(f"the mapping file {path} is not valid JSON: {exc}") from exc
-    return mapping_from(raw)
+
+
+def load_mapping(path: Path) -> Mapping:
+    """Read a mapping file; `MappingInvalid` says what is wrong with it."""
+    return mapping_from(_read_mapping_file(path))
 
 
 def mapping_from(raw, fields=FIELDS, required=("family", "given", "birth_date")) -> Mapping:
@@ -326,13 +329,7 @@ class _RollBack(Exception):
 
 
 def load_appointment_mapping(path: Path) -> Mapping:
-    try:
-        raw = json.loads(Path(path).read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise MappingInvalid.single(f"cannot read the mapping file {path}: {exc.strerror or exc}") from exc
-    except ValueError as exc:
-        raise MappingInvalid.single(f"the mapping file {path} is not valid JSON: {exc}") from exc
-    return appointment_mapping_from(raw)
+    return appointment_mapping_from(_read_mapping_file(path))
 
 
 def appointment_mapping_from(raw) -> Mapping:
