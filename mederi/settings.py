@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "mederi.scheduling",
     "mederi.scheduling.reminders",
     "mederi.billing",
+    "mederi.interop",
     "mederi.portal",
     "mederi.reports",
     "mederi.web",
