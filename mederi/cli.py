@@ -143,6 +143,29 @@ def cmd_import_csv(args) -> int:
     return 0 if report.ok else 1
 
 
+def cmd_rxnorm_import(args) -> int:
+    """The drug catalogue from a full RxNorm release; the logic is in mederi.clinical.drugs.rxnorm_import."""
+    from tqdm import tqdm
+
+    from mederi.clinical.drugs import rxnorm_import
+
+    folder = Path(args.folder)
+    if not folder.is_dir():
+        print(f"error: no such folder: {folder}", file=sys.stderr)
+        return 2
+    bar = tqdm(total=rxnorm_import.release_size(folder), unit="B", unit_scale=True, disable=args.quiet,
+               file=sys.stderr)
+    try:
+        count = rxnorm_import.import_release(folder, bar.update)
+    except rxnorm_import.RxNormFileError as error:
+        bar.close()
+        print(f"error: {error}; the drug catalogue is unchanged", file=sys.stderr)
+        return 1
+    bar.close()
+    print(f"drug catalogue: {count} RxNorm concepts loaded")
+    return 0
+
+
 def cmd_export(args) -> int:
     from tqdm import tqdm
 
@@ -314,6 +337,12 @@ def build_parser() -> argparse.ArgumentParser:
     imp_csv.add_argument("--dry-run", action="store_true", help="check every row and report; store nothing")
     imp_csv.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     imp_csv.set_defaults(func=cmd_import_csv)
+
+    rxnorm = commands.add_parser("rxnorm-import", help="load the full drug catalogue from an RxNorm release "
+                                                       "(RXNCONSO.RRF and RXNREL.RRF), all or nothing")
+    rxnorm.add_argument("folder", help="the release's rrf folder")
+    rxnorm.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    rxnorm.set_defaults(func=cmd_rxnorm_import)
 
     exp = commands.add_parser("export", help="export the record as NDJSON, one file per resource type")
     exp.add_argument("--out", default="export")

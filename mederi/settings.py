@@ -31,6 +31,7 @@ INSTALLED_APPS = [
     "mederi.fhir",
     "mederi.accounts",
     "mederi.clinical",
+    "mederi.clinical.drugs",
     "mederi.patients",
     "mederi.scheduling",
     "mederi.scheduling.reminders",
