@@ -7,15 +7,18 @@ Every request asks whether the epoch moved, so asking must be cheap.
   PostgreSQL delivers it when the change commits, and the process moves its own generation
   number then. If the listener is not connected, requests read the counter from the database.
 - SQLite: all processes share one machine and one database file, so a bump also rewrites a
-  small stamp file beside it when the change commits (`<database>.epoch`). Requests read the
-  file (a few microseconds, against some 35 for a query through Django), and the counter
-  itself at most once a second, so a process that died between its commit and its stamp delays
-  others by a second at most. An in-memory database (tests) has no file: the counter is read
-  once per request.
+  small stamp file beside it when the change commits (`<database>.epoch`), by writing a new
+  file and renaming it over the old one. Requests `stat` the file (its inode, time and size
+  change with every rewrite: a microsecond or two, against some 35 for a query through Django,
+  and a fraction of opening and reading it), and read the counter itself at most once a second,
+  so a process that died between its commit and its stamp, or two rewrites the stat cannot tell
+  apart, delay others by a second at most. An in-memory database (tests) has no file: the
+  counter is read once per request.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import secrets
@@ -120,11 +123,15 @@ def request_finished(**_signal) -> None:
 
 def _stamp_path() -> Path | None:
     """The SQLite database's stamp file; None for PostgreSQL and in-memory databases."""
-    explicit = getattr(settings, "MEDERI_EPOCH_STAMP", None)
+    return _stamp_path_for(getattr(settings, "MEDERI_EPOCH_STAMP", None) or "", connection.vendor,
+                           str(connection.settings_dict.get("NAME") or ""))
+
+
+@functools.lru_cache(maxsize=8)
+def _stamp_path_for(explicit: str, vendor: str, name: str) -> Path | None:
     if explicit:
         return Path(explicit)
-    name = str(connection.settings_dict.get("NAME") or "")
-    if connection.vendor != "sqlite" or not name or ":memory:" in name or "mode=memory" in name:
+    if vendor != "sqlite" or not name or ":memory:" in name or "mode=memory" in name:
         return None
     return Path(name + ".epoch")
 
@@ -153,19 +160,25 @@ class _Stamp:
         self.value = None
         self.read_at = 0.0
 
-    def state(self, path: Path) -> tuple[bytes, int]:
-        try:
-            content = path.read_bytes()
-        except FileNotFoundError:
-            content = b""
+    def state(self, path: Path) -> tuple[tuple, int]:
+        content = _stat_key(path)
         moment = time.monotonic()
         if content != self.content or self.value is None or moment - self.read_at >= self.RECHECK_SECONDS:
             value = _read_counter()
-            if not content:  # the first process on this database lays the stamp down
+            if content is None:  # the first process on this database lays the stamp down
                 _write_stamp(path, value)
-                content = path.read_bytes()
+                content = _stat_key(path)
             self.content, self.value, self.read_at = content, value, moment
         return self.content, self.value
+
+
+def _stat_key(path: Path) -> tuple | None:
+    """What tells one version of the stamp file from the next (each is a new file renamed in)."""
+    try:
+        found = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return found.st_ino, found.st_mtime_ns, found.st_ctime_ns, found.st_size
 
 
 _stamp = _Stamp()

@@ -83,3 +83,17 @@ def test_on_sqlite_a_change_whose_stamp_was_never_written_is_still_seen_within_a
     with connection.cursor() as cursor:  # a process that died after its commit, before its stamp
         cursor.execute("UPDATE core_security_epoch SET value = value + 1 WHERE id = 1")
     assert _moves_from(before, wait=3.0)
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite processes are told through a stamp file")
+def test_on_sqlite_a_stamp_rewritten_by_another_process_is_seen_at_once(settings, tmp_path, monkeypatch):
+    settings.MEDERI_EPOCH_STAMP = str(tmp_path / "mederi.sqlite3.epoch")
+    monkeypatch.setattr(epoch._Stamp, "RECHECK_SECONDS", 3600.0)  # only the stamp can tell this process
+    epoch.bump()
+    before = epoch.current()
+    with connection.cursor() as cursor:  # another process commits a change...
+        cursor.execute("UPDATE core_security_epoch SET value = value + 1 WHERE id = 1 RETURNING value")
+        value = cursor.fetchone()[0]
+    assert epoch.current() == before
+    epoch._write_stamp(tmp_path / "mederi.sqlite3.epoch", value)  # ...and then rewrites the stamp
+    assert epoch.current() != before
