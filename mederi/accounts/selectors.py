@@ -43,15 +43,20 @@ def role_names(user, location_id: str | None = None) -> list[str]:
 # -- administration screens --------------------------------------------------------------------
 
 def locations() -> list[tuple[str, str]]:
-    """The practice's locations as (FHIR Location id, name), by name: where a role can be given."""
+    """The practice's locations as (FHIR Location id, name), by name: where a role can be given.
+    Rooms (physicalType "ro", part of a location) are places inside a location, not locations."""
+    from mederi.core import systems
     from mederi.fhir import jsonio
     from mederi.fhir.models import Resource
 
     found = []
     for logical_id, content in (Resource.objects.filter(resource_type="Location", deleted=False)
                                 .values_list("logical_id", "content")):
-        name = jsonio.loads(content).get("name") or logical_id
-        found.append((logical_id, name))
+        location = jsonio.loads(content)
+        if any(c.get("system") == systems.LOCATION_PHYSICAL_TYPE and c.get("code") == systems.ROOM
+               for c in (location.get("physicalType") or {}).get("coding") or ()):
+            continue
+        found.append((logical_id, location.get("name") or logical_id))
     return sorted(found, key=lambda pair: (pair[1].lower(), pair[0]))
 
 

@@ -14,7 +14,7 @@ from mederi.audit import services as audit
 from mederi.core import clock
 from mederi.core.context import Context
 from mederi.fhir.repository import Repository
-from mederi.scheduling import practice_time, records, selectors
+from mederi.scheduling import bookable, practice_time, records, selectors
 
 
 @dataclass
@@ -26,6 +26,7 @@ class Waiting:
     starts: datetime | None
     stage: str  # checked-in (waiting) or in-room
     since: datetime
+    room_name: str = ""  # the room booked for the visit, when there is one
 
     @property
     def minutes_waiting(self) -> int:
@@ -46,9 +47,10 @@ def clinician_queue(context: Context, *, location_id: str | None = None,
     views = [(records.view_of(s.as_dict()), s.last_updated) for s in found]
     patients = selectors._patient_names(context, [v.patient_id for v, _ in views])
     providers = selectors.practitioner_names([v.practitioner_id for v, _ in views if v.practitioner_id])
+    rooms = bookable.names(v.room_id for v, _ in views if v.room_id)
     audit.record(context, "search", resource_type="Appointment", resource_ids=[s.reference for s in found],
                  query=f"ui: clinician queue location={location_id or ''} practitioner={practitioner_id or ''}")
     queue = [Waiting(v.id, v.patient_id or "", patients.get(v.patient_id, v.patient_id or ""),
                      providers.get(v.practitioner_id, v.practitioner_id or ""), v.start, v.stage or "checked-in",
-                     updated) for v, updated in views]
+                     updated, rooms.get(v.room_id, v.room_id or "")) for v, updated in views]
     return sorted(queue, key=lambda w: (w.stage == "in-room", w.since))

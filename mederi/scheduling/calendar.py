@@ -49,6 +49,7 @@ class Block:
     eligibility: str = ""  # active, inactive, unknown, ... ("" when never checked or not available)
     eligibility_text: str = ""
     url_prefix: str = ""  # the appointment page's URL up to the id, worked out once per calendar
+    room_name: str = ""  # the booked room, when there is one
 
     @property
     def url(self) -> str:
@@ -79,6 +80,10 @@ def block_html(block: Block, clock_text: str) -> str:
         return (f'<div class="{classes} restricted" title="{clock_text} {who}"><span class="t">{clock_text}</span> '
                 f'<span class="who">{who}</span></div>')
     title = f"{clock_text} {who} · {kind} · {state}"
+    room = ""
+    if block.room_name:
+        title += f" · {escape(block.room_name)}"
+        room = f' <span class="room">{escape(block.room_name)}</span>'
     badge = ""
     if block.eligibility:
         words = escape(block.eligibility_text)
@@ -86,7 +91,7 @@ def block_html(block: Block, clock_text: str) -> str:
         badge = (f'<span class="badge elig elig-{escape(block.eligibility)}">{block.eligibility_short}'
                  f'<span class="visually-hidden">: {words}</span></span>')
     return (f'<div class="{classes}" title="{title}"><a href="{escape(block.url)}"><span class="t">{clock_text}</span> '
-            f'<span class="who">{who}</span></a> <span class="what">{kind}</span> '
+            f'<span class="who">{who}</span></a> <span class="what">{kind}</span>{room} '
             f'<span class="badge state">{state}</span>{badge}</div>')
 
 

@@ -42,6 +42,8 @@ class BookingForm(forms.Form):
                                  error_messages={"required": "Choose the patient: search by name, date of birth or MRN."})
     practitioner_id = forms.ChoiceField(label="Provider", error_messages={"required": "Choose a provider."})
     location_id = forms.ChoiceField(label="Location", error_messages={"required": "Choose a location."})
+    room_id = forms.ChoiceField(label="Room (optional)", required=False,
+                                help_text="One of the chosen location's rooms; a room holds one appointment at a time.")
     type_code = forms.ChoiceField(label="Appointment type", error_messages={"required": "Choose a type."})
     date = forms.DateField(label="Date", widget=DATE_INPUT, error_messages=DATE_ERRORS)
     time = forms.TimeField(label="Time", widget=TIME_INPUT, error_messages=TIME_ERRORS)
@@ -55,12 +57,13 @@ class BookingForm(forms.Form):
     count = forms.IntegerField(label="Number of appointments", required=False, min_value=2, max_value=104)
     until = forms.DateField(label="Or until", required=False, widget=DATE_INPUT, error_messages=DATE_ERRORS)
 
-    def __init__(self, *args, practitioners=(), locations=(), types=(), **kwargs):
+    def __init__(self, *args, practitioners=(), locations=(), types=(), rooms=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["practitioner_id"].choices = _choices(practitioners, "Choose a provider")
         self.fields["location_id"].choices = _choices(locations, "Choose a location")
         self.fields["type_code"].choices = _choices(((t.code, f"{t.name} ({t.minutes} min)") for t in types),
                                                     "Choose a type")
+        _room_choices(self.fields["room_id"], rooms)
 
     def clean(self):
         data = super().clean()
@@ -85,19 +88,28 @@ class CancelForm(forms.Form):
                               choices=(("one", "This appointment only"), ("future", "This and all later ones in the series")))
 
 
+def _room_choices(field: forms.ChoiceField, rooms) -> None:
+    """Rooms grouped by location ([(location name, [(id, room name)])]) after "No room". Any id is
+    let through: the booking service says whether it is a room of the chosen location."""
+    field.choices = [("", "No room"), *rooms]
+    field.valid_value = lambda value: True
+
+
 class RescheduleForm(forms.Form):
     date = forms.DateField(label="New date", widget=DATE_INPUT, error_messages=DATE_ERRORS)
     time = forms.TimeField(label="New time", widget=TIME_INPUT, error_messages=TIME_ERRORS)
     practitioner_id = forms.ChoiceField(label="Provider", required=False)
     location_id = forms.ChoiceField(label="Location", required=False)
+    room_id = forms.ChoiceField(label="Room", required=False)
     scope = forms.ChoiceField(label="Which appointments", required=False, initial="one",
                               choices=(("one", "This appointment only"), ("future", "This and all later ones in the series")))
     overbook = forms.BooleanField(label="Overbook if the time is taken", required=False)
 
-    def __init__(self, *args, practitioners=(), locations=(), **kwargs):
+    def __init__(self, *args, practitioners=(), locations=(), rooms=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["practitioner_id"].choices = _choices(practitioners, "Same provider")
         self.fields["location_id"].choices = _choices(locations, "Same location")
+        _room_choices(self.fields["room_id"], rooms)
 
     @property
     def start(self) -> datetime:

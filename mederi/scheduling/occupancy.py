@@ -116,24 +116,37 @@ def busy_by_practitioner(start: datetime, end: datetime, practitioner_ids, *, ex
     return _busy(start, end, practitioner_ids, exclude_ids)
 
 
+def busy_by_location(start: datetime, end: datetime, location_ids, *, exclude_ids=()) -> dict[str, list[Busy]]:
+    """`busy_by_practitioner` for Location participants: what holds a room in [start, end)."""
+    location_ids = sorted(set(location_ids))
+    if not location_ids:
+        return defaultdict(list)
+    return _busy(start, end, location_ids, exclude_ids, participant="location")
+
+
 def busy_in_window(start: datetime, end: datetime) -> dict[str, list[Busy]]:
     """`busy_by_practitioner` for every practitioner."""
     return _busy(start, end, None, ())
 
 
-def _busy(start: datetime, end: datetime, practitioner_ids: list[str] | None, exclude_ids) -> dict[str, list[Busy]]:
+# search parameter -> the resource type its references point to
+_PARTICIPANTS = {"practitioner": "Practitioner", "location": "Location"}
+
+
+def _busy(start: datetime, end: datetime, target_ids: list[str] | None, exclude_ids, *,
+          participant: str = "practitioner") -> dict[str, list[Busy]]:
     found: dict[str, list[Busy]] = defaultdict(list)
-    # Drive from the date index, keep only these practitioners' rows, then only occupying statuses
+    # Drive from the date index, keep only these participants' rows, then only occupying statuses
     # (the token index), and read the stored JSON only for what is left, for its end. CROSS JOIN
     # tells SQLite the join order (left to itself it reads every row's JSON first); PostgreSQL
     # plans it as it sees fit.
-    chosen, chosen_params = one_of("x.target_id", practitioner_ids) if practitioner_ids else ("1 = 1", [])
+    chosen, chosen_params = one_of("x.target_id", target_ids) if target_ids else ("1 = 1", [])
     sql = (
         f"SELECT x.target_id, d.low, {_json_text('r.content', 'end')}, r.logical_id "
         "FROM fhir_idx_date d CROSS JOIN fhir_idx_reference x CROSS JOIN fhir_resource r "
         "WHERE d.resource_type = 'Appointment' AND d.param = 'date' AND d.low >= %s AND d.low < %s "
-        "AND x.resource_id = d.resource_id AND x.param = 'practitioner' AND x.target_type = 'Practitioner' "
-        f"AND {chosen} "
+        f"AND x.resource_id = d.resource_id AND x.param = '{participant}' "
+        f"AND x.target_type = '{_PARTICIPANTS[participant]}' AND {chosen} "
         "AND EXISTS (SELECT 1 FROM fhir_idx_token t WHERE t.resource_id = d.resource_id AND t.param = 'status' "
         f"AND t.code IN ({placeholders(OCCUPYING)})) "
         "AND r.id = d.resource_id"
@@ -143,13 +156,13 @@ def _busy(start: datetime, end: datetime, practitioner_ids: list[str] | None, ex
     with quick_cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
-    for practitioner_id, low, end_text, logical_id in rows:
+    for target_id, low, end_text, logical_id in rows:
         if logical_id in excluded or not end_text:
             continue
         begins = _datetime_from_db(low)
         ends = practice_time.parse_instant(end_text)
         if ends > start and begins < end:
-            found[practitioner_id].append(Busy(begins, ends, logical_id))
+            found[target_id].append(Busy(begins, ends, logical_id))
     for intervals in found.values():
         intervals.sort(key=lambda b: (b.start, b.end))
     return found

@@ -5,6 +5,10 @@ coding of the practice's own system, start and end as UTC instants, and the fine
 stage (arrived, checked-in, in-room, checked-out) in the `urn:mederi:appointment-stage`
 extension; in-room and checked-out have no FHIR status of their own, so the status stays
 checked-in / fulfilled while the extension says where the visit is.
+
+A booked room is one more Location participant, marked with the participant type
+`urn:mederi:appointment-participant|room`, so the clinic stays the appointment's location
+(`location_id`) and the room (`room_id`) is told apart without reading the Location.
 """
 
 from __future__ import annotations
@@ -64,6 +68,7 @@ class AppointmentView:
     patient_id: str | None = None
     practitioner_ids: list[str] = field(default_factory=list)
     location_id: str | None = None
+    room_id: str | None = None
     stage: str | None = None
     comment: str = ""
     cancel_code: str = ""
@@ -115,13 +120,15 @@ def view_of(resource: dict | str, *, pk: int | None = None) -> AppointmentView:
     """Read a stored Appointment (parsed, or its JSON text) into an AppointmentView."""
     if isinstance(resource, (str, bytes)):
         resource = orjson.loads(resource)  # no decimals are read from an Appointment: the fast parser will do
-    patient_id, practitioners, location_id = None, [], None
+    patient_id, practitioners, location_id, room_id = None, [], None, None
     for participant in resource.get("participant") or ():
         kind, found = _split_reference(((participant or {}).get("actor") or {}).get("reference"))
         if kind == "Practitioner" and found:
             practitioners.append(found)
         elif kind == "Patient" and patient_id is None:
             patient_id = found or None
+        elif kind == "Location" and is_room_participant(participant):
+            room_id = room_id or found or None
         elif kind == "Location" and location_id is None:
             location_id = found or None
     coding = next(iter((resource.get("appointmentType") or {}).get("coding") or ()), {}) or {}
@@ -143,17 +150,31 @@ def view_of(resource: dict | str, *, pk: int | None = None) -> AppointmentView:
         minutes=resource.get("minutesDuration"),
         type_code=coding.get("code", "") if coding.get("system") == systems.APPOINTMENT_TYPE else "",
         type_display=coding.get("display") or (resource.get("appointmentType") or {}).get("text", ""),
-        patient_id=patient_id, practitioner_ids=practitioners, location_id=location_id, stage=stage,
+        patient_id=patient_id, practitioner_ids=practitioners, location_id=location_id, room_id=room_id, stage=stage,
         comment=resource.get("comment", ""), cancel_code=reason_code, cancel_text=reason.get("text", ""),
         series_id=series, version=int(meta["versionId"]) if str(meta.get("versionId", "")).isdigit() else None,
         pk=pk,
     )
 
 
+ROOM_TYPE = {"coding": [{"system": systems.APPOINTMENT_PARTICIPANT, "code": "room", "display": "Room"}],
+             "text": "Room"}
+
+
+def is_room_participant(participant: dict) -> bool:
+    return any(c.get("system") == systems.APPOINTMENT_PARTICIPANT and c.get("code") == "room"
+               for t in (participant or {}).get("type") or () for c in t.get("coding") or ())
+
+
+def room_participant(room_id: str) -> dict:
+    return {"type": [ROOM_TYPE], "actor": {"reference": f"Location/{room_id}"}, "required": "required",
+            "status": "accepted"}
+
+
 def appointment_resource(*, status: str, patient_id: str, practitioner_id: str, location_id: str,
                          start: datetime, end: datetime, type_code: str, type_name: str, comment: str = "",
                          series_id: str | None = None, created: datetime | None = None,
-                         patient_status: str = "accepted") -> dict:
+                         patient_status: str = "accepted", room_id: str = "") -> dict:
     resource = {
         "resourceType": "Appointment",
         "status": status,
@@ -166,6 +187,7 @@ def appointment_resource(*, status: str, patient_id: str, practitioner_id: str, 
             {"actor": {"reference": f"Patient/{patient_id}"}, "required": "required", "status": patient_status},
             {"actor": {"reference": f"Practitioner/{practitioner_id}"}, "required": "required", "status": "accepted"},
             {"actor": {"reference": f"Location/{location_id}"}, "required": "required", "status": "accepted"},
+            *([room_participant(room_id)] if room_id else []),
         ],
     }
     if created is not None:
@@ -194,18 +216,24 @@ def with_times(resource: dict, start: datetime, end: datetime) -> dict:
 
 
 def with_participants(resource: dict, *, practitioner_id: str | None = None, location_id: str | None = None,
-                      patient_status: str | None = None) -> dict:
-    """The resource with its practitioner, location or patient's participation status replaced."""
+                      patient_status: str | None = None, room_id: str | None = None) -> dict:
+    """The resource with its practitioner, location or patient's participation status replaced;
+    `room_id` None keeps the room, "" removes it, an id books that room instead."""
     participants = []
     for participant in resource.get("participant") or ():
         reference = ((participant or {}).get("actor") or {}).get("reference", "")
-        if practitioner_id and reference.startswith("Practitioner/"):
+        if reference.startswith("Location/") and is_room_participant(participant):
+            if room_id is not None:
+                continue  # replaced (or dropped) below
+        elif practitioner_id and reference.startswith("Practitioner/"):
             participant = {**participant, "actor": {"reference": f"Practitioner/{practitioner_id}"}}
         elif location_id and reference.startswith("Location/"):
             participant = {**participant, "actor": {"reference": f"Location/{location_id}"}}
         elif patient_status and reference.startswith("Patient/"):
             participant = {**participant, "status": patient_status}
         participants.append(participant)
+    if room_id:
+        participants.append(room_participant(room_id))
     return {**resource, "participant": participants}
 
 

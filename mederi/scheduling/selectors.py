@@ -16,7 +16,7 @@ from mederi.core.context import Context
 from mederi.core.errors import Gone, NotFound
 from mederi.fhir import access, jsonio
 from mederi.fhir.repository import Repository
-from mederi.scheduling import occupancy, practice_time, records
+from mederi.scheduling import bookable, occupancy, practice_time, records
 from mederi.scheduling.availability import Templates, _require_read
 from mederi.scheduling.calendar import Block, Column, appointment_url_prefix
 from mederi.scheduling.errors import BookingError
@@ -35,19 +35,42 @@ def locations() -> list[tuple[str, str]]:
     return directory_locations()
 
 
+def bookable_locations() -> list[tuple[str, str]]:
+    """(id, name) of the locations that take bookings: the active ones, by name."""
+    contents = occupancy.current_contents("Location", [key for key, _ in locations()])
+    return [(key, name) for key, name in locations()
+            if key in contents and bookable.is_active(jsonio.loads(contents[key]))]
+
+
+def rooms_by_location() -> list[tuple[str, list[tuple[str, str]]]]:
+    """The active rooms of each bookable location, as grouped choices: [(location name, [(id, room)])]."""
+    from mederi.scheduling import directory
+
+    grouped = []
+    for location_id, name in bookable_locations():
+        rooms = [(room.id, room.name) for room in directory.rooms_of(location_id) if room.active]
+        if rooms:
+            grouped.append((name, rooms))
+    return grouped
+
+
 def practitioner_names(ids) -> dict[str, str]:
     contents = occupancy.current_contents("Practitioner", ids)
     return {pid: records.person_name(jsonio.loads(content), pid) for pid, content in contents.items()}
 
 
 def practitioners(location_id: str | None = None) -> list[tuple[str, str]]:
-    """(id, name) of the providers who have hours (at the location, if given), by name."""
+    """(id, name) of the active providers who have hours (at the location, if given), by name."""
     rows = WeeklyHours.objects.all()
     if location_id:
         rows = rows.filter(location_id=location_id)
     ids = set(rows.values_list("practitioner_id", flat=True).distinct())
-    names = practitioner_names(ids)
-    return sorted(((pid, names.get(pid, pid)) for pid in ids), key=lambda pair: (pair[1].lower(), pair[0]))
+    found = []
+    for pid, content in occupancy.current_contents("Practitioner", ids).items():
+        resource = jsonio.loads(content)
+        if bookable.is_active(resource):
+            found.append((pid, records.person_name(resource, pid)))
+    return sorted(found, key=lambda pair: (pair[1].lower(), pair[0]))
 
 
 def directory_practitioners() -> list[tuple[str, str]]:
@@ -144,6 +167,7 @@ def _blocks(context: Context, rows, *, colours: dict[str, str]) -> list[Block]:
     visible = _visible(context, views)
     patient_ids = {v.patient_id for v in views if v.pk in visible and v.patient_id}
     names = _patient_names(context, patient_ids)
+    rooms = bookable.names(v.room_id for v in views if v.room_id)
     eligibility = _eligibility(context, {v.patient_id for v in views
                                          if v.pk in visible and v.status in records.OCCUPYING})
     blocks = []
@@ -152,7 +176,8 @@ def _blocks(context: Context, rows, *, colours: dict[str, str]) -> list[Block]:
         shown = view.pk in visible
         status, words = eligibility.get(view.patient_id, ("", "")) if shown else ("", "")
         blocks.append(Block(view, names.get(view.patient_id, "Patient") if shown else "Busy (restricted record)",
-                            shown, colours.get(view.type_code, "grey"), status, words, prefix))
+                            shown, colours.get(view.type_code, "grey"), status, words, prefix,
+                            rooms.get(view.room_id, view.room_id or "")))
     return blocks
 
 
@@ -333,6 +358,7 @@ class AppointmentDetail:
     patient_name: str
     practitioner_name: str
     location_name: str
+    room_name: str
     type_colour: str
     actions: list[str]
     can_cancel: bool
@@ -365,6 +391,7 @@ def appointment_detail(context: Context, appointment_id: str) -> AppointmentDeta
         patient_name=_patient_names(context, [view.patient_id]).get(view.patient_id, view.patient_id or ""),
         practitioner_name=practitioner_names([view.practitioner_id]).get(view.practitioner_id, view.practitioner_id or ""),
         location_name=dict(locations()).get(view.location_id, view.location_id or ""),
+        room_name=bookable.names([view.room_id]).get(view.room_id, view.room_id) if view.room_id else "",
         type_colour=_colours().get(view.type_code, "grey"), actions=actions,
         can_cancel=view.status in ("proposed", "pending", "booked", "arrived", "waitlist"),
         can_reschedule=view.status in ("booked", "pending"), series_count=series_count,

@@ -23,7 +23,7 @@ from mederi.core import clock, systems
 from mederi.core.context import Context
 from mederi.core.errors import Gone, NotFound
 from mederi.fhir.repository import Repository
-from mederi.scheduling import availability, occupancy, practice_time, projection, records
+from mederi.scheduling import availability, bookable, occupancy, practice_time, projection, records
 from mederi.scheduling.availability import Interval
 from mederi.scheduling.errors import BookingError, NotPermitted, SlotTaken
 from mederi.scheduling.models import (
@@ -200,28 +200,41 @@ def _prepare_booking(repo: Repository, patient_id, practitioner_id, location_id,
     _require_exists(repo, "Patient", patient_id, "patient_id", "patient")
     _require_exists(repo, "Practitioner", practitioner_id, "practitioner_id", "provider")
     _require_exists(repo, "Location", location_id, "location_id", "location")
+    bookable.require_open(practitioner_id, location_id)
     return _Booking(patient_id, practitioner_id, location_id, start, start + timedelta(minutes=kind.minutes), kind)
+
+
+def _room_locks(room_id: str, spans) -> list[tuple[str, date]]:
+    """Lock keys of a room for the days of each (start, end): none without a room."""
+    if not room_id:
+        return []
+    return [(bookable.lock_key(room_id), day) for start, end in spans for day in _days_touched(start, end)]
 
 
 def book_appointment(context: Context, patient_id: str, practitioner_id: str, location_id: str, start: datetime,
                      type_code: str, *, overbook: bool = False, comment: str = "", allow_past: bool = False,
-                     appointment_id: str | None = None) -> str:
-    """Book one appointment; returns its id. Raises SlotTaken when the time is no longer free.
+                     appointment_id: str | None = None, room_id: str = "") -> str:
+    """Book one appointment; returns its id. Raises SlotTaken when the time (or the room) is no longer free.
 
     A naive `start` is the practice's local time. `overbook` lets the appointment overlap others
-    up to the provider's OverbookRule; `allow_past` is for loading history (demo, imports).
+    up to the provider's OverbookRule (never in a room); `allow_past` is for loading history
+    (demo, imports); `room_id` books one of the location's active rooms as well.
     """
     _require(context, "scheduling.write")
     repo = Repository(context)
     booking = _prepare_booking(repo, patient_id, practitioner_id, location_id, start, type_code)
+    room_name = bookable.require_room(room_id, location_id) if room_id else ""
     _check_not_past(booking.start, allow_past)
     resource = records.appointment_resource(
         status="booked", patient_id=patient_id, practitioner_id=practitioner_id, location_id=location_id,
         start=booking.start, end=booking.end, type_code=booking.kind.code, type_name=booking.kind.name,
-        comment=comment.strip(), created=clock.now())
+        comment=comment.strip(), created=clock.now(), room_id=room_id)
     with transaction.atomic():
-        _lock((practitioner_id, day) for day in _days_touched(booking.start, booking.end))
+        _lock([(practitioner_id, day) for day in _days_touched(booking.start, booking.end)]
+              + _room_locks(room_id, [(booking.start, booking.end)]))
         _check_bookable(practitioner_id, location_id, booking.start, booking.end, overbook=overbook)
+        if room_id:
+            bookable.check_room_free(room_id, room_name, booking.start, booking.end)
         stored = _projected(repo.create(resource, logical_id=appointment_id))
         _after_commit([stored.logical_id])
     return stored.logical_id
@@ -244,7 +257,7 @@ def _series_starts(start: datetime, every_weeks: int, count: int | None, until: 
 def book_recurring(context: Context, patient_id: str, practitioner_id: str, location_id: str, start: datetime,
                    type_code: str, *, every_weeks: int = 1, count: int | None = None, until: date | None = None,
                    overbook: bool = False, comment: str = "", allow_past: bool = False,
-                   series_id: str | None = None) -> list[str]:
+                   series_id: str | None = None, room_id: str = "") -> list[str]:
     """Book a weekly series (every `every_weeks` weeks, `count` times or until a date), all or none.
 
     Every appointment carries the series identifier (systems.APPOINTMENT_SERIES). When any date is
@@ -259,6 +272,7 @@ def book_recurring(context: Context, patient_id: str, practitioner_id: str, loca
         raise BookingError.at("count", f"A series has 2 to {MAX_SERIES} appointments.")
     repo = Repository(context)
     booking = _prepare_booking(repo, patient_id, practitioner_id, location_id, start, type_code)
+    room_name = bookable.require_room(room_id, location_id) if room_id else ""
     _check_not_past(booking.start, allow_past)
     if until is not None and until <= practice_time.local_day(booking.start):
         raise BookingError.at("until", f"The series must end after its first appointment "
@@ -269,13 +283,17 @@ def book_recurring(context: Context, patient_id: str, practitioner_id: str, loca
     length = booking.end - booking.start
     series_id = series_id or str(uuid.uuid4())
     with transaction.atomic():
-        _lock((practitioner_id, day) for s in starts for day in _days_touched(s, s + length))
+        _lock([(practitioner_id, day) for s in starts for day in _days_touched(s, s + length)]
+              + _room_locks(room_id, [(s, s + length) for s in starts]))
         problems = []
         for moment in starts:
             try:
                 _check_bookable(practitioner_id, location_id, moment, moment + length, overbook=overbook)
+                if room_id:
+                    bookable.check_room_free(room_id, room_name, moment, moment + length)
             except BookingError as error:
-                reason = "taken" if isinstance(error, SlotTaken) else "outside working hours"
+                reason = ("room taken" if error.issues[0].expression == "room_id" else "taken"
+                          ) if isinstance(error, SlotTaken) else "outside working hours"
                 problems.append(f"{practice_time.day_text(practice_time.local_day(moment))} ({reason})")
         if problems:
             raise SlotTaken.at("start", f"{len(problems)} of the {len(starts)} dates cannot be booked at "
@@ -288,7 +306,7 @@ def book_recurring(context: Context, patient_id: str, practitioner_id: str, loca
                 resource = records.appointment_resource(
                     status="booked", patient_id=patient_id, practitioner_id=practitioner_id, location_id=location_id,
                     start=moment, end=moment + length, type_code=booking.kind.code, type_name=booking.kind.name,
-                    comment=comment.strip(), series_id=series_id, created=now)
+                    comment=comment.strip(), series_id=series_id, created=now, room_id=room_id)
                 ids.append(_projected(repo.create(resource)).logical_id)
         _after_commit(ids)
     return ids
@@ -323,9 +341,10 @@ def _shifted(moment: datetime, old_first: datetime, new_first: datetime) -> date
 
 def reschedule_appointment(context: Context, appointment_id: str, new_start: datetime, *,
                            practitioner_id: str | None = None, location_id: str | None = None, scope: str = "one",
-                           overbook: bool = False) -> list[str]:
+                           overbook: bool = False, room_id: str | None = None) -> list[str]:
     """Move an appointment (scope "one"), or it and every later one of its series ("future") by the
-    same change of day and time, to `new_start` and optionally another provider or location."""
+    same change of day and time, to `new_start` and optionally another provider, location or room
+    (`room_id` None keeps the appointment's room, "" gives it none)."""
     _require(context, "scheduling.write")
     repo = Repository(context)
     new_start = _aware(new_start)
@@ -340,21 +359,29 @@ def reschedule_appointment(context: Context, appointment_id: str, new_start: dat
         _require_exists(repo, "Practitioner", practitioner_id, "practitioner_id", "provider")
     if location_id != current.location_id:
         _require_exists(repo, "Location", location_id, "location_id", "location")
+    if (practitioner_id, location_id) != (current.practitioner_id, current.location_id):
+        bookable.require_open(practitioner_id, location_id)
+    room_id = (current.room_id or "") if room_id is None else room_id
+    room_name = bookable.require_room(room_id, location_id) if room_id else ""
     targets = [(resource, current)] + _series_targets(repo, current, scope)
     moves = []
     for target_resource, view in targets:
         begins = _shifted(view.start, current.start, new_start)
         moves.append((target_resource, view, begins, begins + (view.end - view.start)))
     keys = {(practitioner_id, day) for _, _, s, e in moves for day in _days_touched(s, e)}
+    keys.update(_room_locks(room_id, [(s, e) for _, _, s, e in moves]))
     moved_ids = [view.id for _, view, _, _ in moves]
     with transaction.atomic():
         _lock(keys)
         for _, view, begins, ends in moves:
             _check_bookable(practitioner_id, location_id, begins, ends, overbook=overbook, exclude_ids=moved_ids)
+            if room_id:
+                bookable.check_room_free(room_id, room_name, begins, ends, exclude_ids=moved_ids)
         with repo.atomic():
             for target_resource, view, begins, ends in moves:
                 changed = records.with_participants(records.with_times(target_resource, begins, ends),
-                                                    practitioner_id=practitioner_id, location_id=location_id)
+                                                    practitioner_id=practitioner_id, location_id=location_id,
+                                                    room_id=room_id)
                 _projected(repo.update("Appointment", view.id, changed, if_match=view.version))
         for _, view, _, _ in moves:
             _offer_freed_slot(repo, view)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from mederi.scheduling import views
+from mederi.scheduling import directory_views, views
 
 app_name = "scheduling"
 urlpatterns = [
@@ -22,4 +22,11 @@ urlpatterns = [
     path("waitlist/<int:entry_id>/<str:action>", views.waitlist_action, name="waitlist-action"),
     path("templates/", views.templates_admin, name="templates"),
     path("templates/<str:kind>/<int:row_id>/remove", views.template_remove, name="template-remove"),
+    path("directory/", directory_views.index, name="directory"),
+    path("directory/locations/new/", directory_views.location_new, name="directory-location-new"),
+    path("directory/locations/<str:location_id>/", directory_views.location_edit, name="directory-location"),
+    path("directory/locations/<str:location_id>/rooms", directory_views.room_add, name="directory-room-add"),
+    path("directory/rooms/<str:room_id>", directory_views.room_edit, name="directory-room"),
+    path("directory/providers/new/", directory_views.provider_new, name="directory-provider-new"),
+    path("directory/providers/<str:practitioner_id>/", directory_views.provider_edit, name="directory-provider"),
 ]

@@ -223,13 +223,15 @@ def patient_lookup(request):
 
 
 def _booking_choices(request) -> dict:
-    return {"practitioners": selectors.practitioners(), "locations": selectors.locations(),
+    """What may be booked: active providers with hours, active locations, bookable types."""
+    return {"practitioners": selectors.practitioners(), "locations": selectors.bookable_locations(),
             "types": selectors.appointment_types()}
 
 
 def _booking_initial(request) -> dict:
     initial = {"practitioner_id": request.GET.get("practitioner", ""), "location_id": request.GET.get("location", ""),
-               "type_code": request.GET.get("type", ""), "patient_id": request.GET.get("patient", "")}
+               "type_code": request.GET.get("type", ""), "patient_id": request.GET.get("patient", ""),
+               "room_id": request.GET.get("room", "")}
     start = request.GET.get("start", "")
     try:
         moment = datetime.fromisoformat(start) if start else None
@@ -250,9 +252,10 @@ def _booking_initial(request) -> dict:
 def book(request):
     context = context_for_request(request)
     choices = _booking_choices(request)
+    rooms = selectors.rooms_by_location()
     status = 200
     if request.method == "POST":
-        form = forms.BookingForm(request.POST, **choices)
+        form = forms.BookingForm(request.POST, **choices, rooms=rooms)
         if form.is_valid():
             data = form.cleaned_data
             try:
@@ -260,12 +263,13 @@ def book(request):
                     ids = services.book_recurring(
                         context, data["patient_id"], data["practitioner_id"], data["location_id"], form.start,
                         data["type_code"], every_weeks=data.get("every_weeks") or 1, count=data.get("count"),
-                        until=data.get("until"), overbook=data["overbook"], comment=data["comment"])
+                        until=data.get("until"), overbook=data["overbook"], comment=data["comment"],
+                        room_id=data["room_id"])
                     messages.success(request, f"Booked a series of {len(ids)} appointments.")
                     return redirect("scheduling:appointment", appointment_id=ids[0])
                 appointment_id = services.book_appointment(
                     context, data["patient_id"], data["practitioner_id"], data["location_id"], form.start,
-                    data["type_code"], overbook=data["overbook"], comment=data["comment"])
+                    data["type_code"], overbook=data["overbook"], comment=data["comment"], room_id=data["room_id"])
                 messages.success(request, "The appointment is booked.")
                 return redirect("scheduling:appointment", appointment_id=appointment_id)
             except (NotPermitted, Forbidden) as error:
@@ -281,7 +285,7 @@ def book(request):
         initial = _booking_initial(request)
         # The "Find patient" button sends the form itself by GET: keep what was filled in.
         initial.update({k: v for k, v in request.GET.items() if k in forms.BookingForm.base_fields and v})
-        form = forms.BookingForm(initial=initial, **choices)
+        form = forms.BookingForm(initial=initial, **choices, rooms=rooms)
         patient_id = form.initial.get("patient_id", "")
         query = request.GET.get("q", "")
     return render(request, "scheduling/book.html", {
@@ -380,8 +384,10 @@ def _detail_page(request, appointment_id: str, *, cancel_form=None, reschedule_f
     view = detail.view
     if reschedule_form is None and view.start:
         local = view.local_start
-        reschedule_form = forms.RescheduleForm(initial={"date": local.date(), "time": local.time()},
-                                               practitioners=choices["practitioners"], locations=choices["locations"])
+        reschedule_form = forms.RescheduleForm(initial={"date": local.date(), "time": local.time(),
+                                                        "room_id": view.room_id or ""},
+                                               practitioners=choices["practitioners"], locations=choices["locations"],
+                                               rooms=selectors.rooms_by_location())
     return render(request, "scheduling/appointment.html", {
         "detail": detail, "view": view, "labels": services.ACTION_LABELS,
         "reminders_url": _url_if_routed("reminders:appointment", view.id),
@@ -454,14 +460,16 @@ def appointment_cancel(request, appointment_id: str):
 @require_POST
 def appointment_reschedule(request, appointment_id: str):
     choices = _booking_choices(request)
-    form = forms.RescheduleForm(request.POST, practitioners=choices["practitioners"], locations=choices["locations"])
+    form = forms.RescheduleForm(request.POST, practitioners=choices["practitioners"], locations=choices["locations"],
+                                rooms=selectors.rooms_by_location())
     if form.is_valid():
         data = form.cleaned_data
         try:
             moved = services.reschedule_appointment(
                 context_for_request(request), appointment_id, form.start,
                 practitioner_id=data["practitioner_id"] or None, location_id=data["location_id"] or None,
-                scope=data["scope"] or "one", overbook=data["overbook"])
+                scope=data["scope"] or "one", overbook=data["overbook"],
+                room_id=data["room_id"] if "room_id" in request.POST else None)  # no field sent: keep the room
         except (NotPermitted, Forbidden) as error:
             return _refused(request, error)
         except MederiError as error:

@@ -12,9 +12,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
 
+from mederi.core import systems
 from mederi.core.errors import InvalidRequest
 
-TIMEZONE_EXTENSION = "http://hl7.org/fhir/StructureDefinition/timezone"
+TIMEZONE_EXTENSION = systems.TIMEZONE_EXTENSION
 DEFAULT_ZONE = "America/Chicago"  # the same default as the scheduling calendar's
 
 
