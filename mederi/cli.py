@@ -299,6 +299,20 @@ def cmd_check(args) -> int:
     return 1 if problems or broken else 0
 
 
+def cmd_mllp_listen(args) -> int:
+    from mederi.interop import listener
+
+    host, port, _, _ = listener.listener_settings()
+    return listener.listen(args.host or host, args.port or port)
+
+
+def cmd_mllp_send(args) -> int:
+    from mederi.interop import listener
+
+    host, port, _, _ = listener.listener_settings()
+    return listener.send_file(Path(args.file), args.host or host, args.port or port, args.timeout)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mederi", description="Mederi: one record for the whole practice")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -373,6 +387,18 @@ def build_parser() -> argparse.ArgumentParser:
     token.add_argument("--location", help="the Location id the user works at: roles given for it apply")
     token.add_argument("--hours", type=float, default=1.0, help="lifetime in hours (default 1)")
     token.set_defaults(func=cmd_token)
+
+    listen = commands.add_parser("mllp-listen", help="receive lab results (HL7 ORU^R01) over MLLP")
+    listen.add_argument("--host", help="address to listen on (default MEDERI_MLLP_HOST or 127.0.0.1)")
+    listen.add_argument("--port", type=int, help="port (default MEDERI_MLLP_PORT or 2575)")
+    listen.set_defaults(func=cmd_mllp_listen)
+
+    send = commands.add_parser("mllp-send", help="send the HL7 messages of a file to an MLLP listener")
+    send.add_argument("file")
+    send.add_argument("--host", help="default MEDERI_MLLP_HOST or 127.0.0.1")
+    send.add_argument("--port", type=int, help="default MEDERI_MLLP_PORT or 2575")
+    send.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for each answer (default 30)")
+    send.set_defaults(func=cmd_mllp_send)
 
     check = commands.add_parser("check", help="check configuration and the stored record")
     check.set_defaults(func=cmd_check)

@@ -24,6 +24,7 @@ ACTIONS = {
     "record.export": "Export and bulk-download the record",
     "audit.view": "View the audit log and reports",
     "accounts.manage": "Manage users, roles and OAuth apps",
+    "interfaces.manage": "Manage lab connections and review refused HL7 messages",
 }
 
 
@@ -71,7 +72,8 @@ DEFAULT_ROLES = (
                    frozenset(_grant(*GROUPS, access=("read", "write"))
                              | _grant("demographics", "scheduling", "insurance", "directory", "definitions",
                                       access=("delete",))
-                             | {"accounts.manage", "record.export", "audit.view", "payments.collect"})),
+                             | {"accounts.manage", "record.export", "audit.view", "payments.collect",
+                                "interfaces.manage"})),
     RoleDefinition("auditor", "Auditor", "Reviews the audit log and accounting of disclosures.",
                    frozenset({"audit.view", "demographics.read"})),
 )

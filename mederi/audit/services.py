@@ -38,6 +38,8 @@ ACTIONS = frozenset({
     "transaction", "batch", "export", "import", "print", "download",
     # clinical documents
     "sign",
+    # interfaces: a refused HL7 message replayed or set aside, a lab connection changed
+    "message-replay", "message-dismiss", "interface-change",
     # identity and access
     "login", "logout", "login-failed", "mfa-change", "password-change", "role-change", "client-change",
     "token-issue", "token-revoke", "emergency-access", "emergency-access-end",

@@ -97,8 +97,10 @@ class MllpServer:
         self._server = await asyncio.start_server(self._connection, self.host, self.port)
         self.port = self._server.sockets[0].getsockname()[1]  # the real one when asked for port 0
 
-    async def serve_forever(self) -> None:
+    async def serve_forever(self, on_ready: Callable[[int], None] | None = None) -> None:
         await self.start()
+        if on_ready is not None:
+            on_ready(self.port)
         async with self._server:
             await self._server.serve_forever()
 
