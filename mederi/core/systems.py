@@ -49,13 +49,3 @@ FILLER_ORDER = "urn:mederi:filler-order-number"  # DiagnosticReport/Observation.
 OBSERVATION_INTERPRETATION = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
 OBSERVATION_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"  # laboratory, ...
 DIAGNOSTIC_SECTION = "http://terminology.hl7.org/CodeSystem/v2-0074"  # LAB, RAD, ...
-# Orders and results exchanged with labs (HL7 v2, mederi/interop)
-LOINC = "http://loinc.org"
-UCUM = "http://unitsofmeasure.org"
-SNOMED = "http://snomed.info/sct"
-PLACER_ORDER = "urn:mederi:placer-order-number"  # ServiceRequest.identifier (type PLAC): ORC-2/OBR-2 sent to the lab
-PLACER_GROUP = "urn:mederi:placer-group-number"  # ServiceRequest.requisition: the tests ordered together (ORC-4)
-FILLER_ORDER = "urn:mederi:filler-order-number"  # DiagnosticReport/Observation.identifier: the lab's number, by lab
-OBSERVATION_INTERPRETATION = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
-OBSERVATION_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"  # laboratory, ...
-DIAGNOSTIC_SECTION = "http://terminology.hl7.org/CodeSystem/v2-0074"  # LAB, RAD, ...
