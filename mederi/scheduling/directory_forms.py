@@ -22,8 +22,9 @@ class LocationForm(forms.Form):
                                   help_text="Reminders give visit times in this zone; empty means the practice's own.")
     active = forms.BooleanField(required=False, initial=True, label="Active: takes bookings")
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, repository=None, location_id: str | None = None, **kwargs):
         super().__init__(*args, **kwargs)
+        self.repository, self.location_id = repository, location_id
         self.fields["time_zone"].choices = _choices(((z, z) for z in directory.TIME_ZONES),
                                                     directory.time_zone_label(""))
         self.fields["time_zone"].valid_value = lambda value: True  # the service says what is wrong with it
@@ -32,9 +33,21 @@ class LocationForm(forms.Form):
         return directory.LocationDetails(**{name: self.cleaned_data.get(name) or "" for name in self.fields
                                             if name != "active"}, active=bool(self.cleaned_data.get("active")))
 
+    def clean(self):
+        cleaned = super().clean()
+        if self.repository is not None:  # every problem at once, not only the ones a field finds itself
+            _add_problems(self, directory.location_problems(self.repository, self.details(), self.location_id))
+        return cleaned
+
     @classmethod
     def initial_for(cls, details: directory.LocationDetails) -> dict:
         return dict(vars(details))
+
+
+def _add_problems(form: forms.Form, problems: dict[str, str]) -> None:
+    for name, message in problems.items():
+        if name not in form.errors:  # the field's own error (required, too long) says it already
+            form.add_error(name, message)
 
 
 class RoomForm(forms.Form):
@@ -56,13 +69,22 @@ class ProviderForm(forms.Form):
     location_ids = forms.MultipleChoiceField(required=False, label="Works at", widget=forms.CheckboxSelectMultiple)
     active = forms.BooleanField(required=False, initial=True, label="Active: can be booked")
 
-    def __init__(self, *args, locations=(), **kwargs):
+    def __init__(self, *args, locations=(), repository=None, practitioner_id: str | None = None,
+                 current_locations=(), **kwargs):
         super().__init__(*args, **kwargs)
+        self.repository, self.practitioner_id, self.current_locations = repository, practitioner_id, current_locations
         self.fields["location_ids"].choices = list(locations)
         # Unknown choices reach the service, which names the location it cannot find.
         self.fields["location_ids"].valid_value = lambda value: True
         self.fields["qualifications"].valid_value = lambda value: True
         self.fields["specialty"].valid_value = lambda value: True
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.repository is not None:
+            _add_problems(self, directory.provider_problems(self.repository, self.details(), self.practitioner_id,
+                                                            self.current_locations))
+        return cleaned
 
     def details(self) -> directory.ProviderDetails:
         data = self.cleaned_data

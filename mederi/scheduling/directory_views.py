@@ -12,6 +12,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from mederi.accounts.context import context_for_request
 from mederi.core.errors import Forbidden, MederiError, NotFound
+from mederi.fhir.repository import Repository
 from mederi.scheduling import directory, forms, selectors
 from mederi.scheduling.directory_forms import LocationForm, ProviderForm, RoomForm
 from mederi.scheduling.views import _refused, scheduling_page
@@ -64,7 +65,7 @@ def _location_form(request, location_id: str | None):
     if request.method != "POST":
         initial = LocationForm.initial_for(details) if details else None
         return _location_page(request, LocationForm(initial=initial), location_id)
-    form = LocationForm(request.POST)
+    form = LocationForm(request.POST, repository=Repository(context_for_request(request)), location_id=location_id)
     if not form.is_valid():
         return _location_page(request, form, location_id, status=400)
     try:
@@ -172,7 +173,8 @@ def _provider_form(request, practitioner_id: str | None):
     if request.method != "POST":
         return _provider_page(request, ProviderForm(initial=vars(current) if current else None, locations=choices),
                               practitioner_id)
-    form = ProviderForm(request.POST, locations=choices)
+    form = ProviderForm(request.POST, locations=choices, repository=Repository(context), practitioner_id=practitioner_id,
+                        current_locations=current.location_ids if current else ())
     if not form.is_valid():
         return _provider_page(request, form, practitioner_id, status=400)
     try:
