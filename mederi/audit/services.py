@@ -38,6 +38,8 @@ ACTIONS = frozenset({
     "transaction", "batch", "export", "import", "print", "download",
     # clinical documents
     "sign",
+    # clinical decision support: a card accepted or overridden (with the reason)
+    "cds-feedback",
     # interfaces: a refused HL7 message replayed or set aside, a lab connection changed
     "message-replay", "message-dismiss", "interface-change",
     # identity and access
