@@ -51,3 +51,16 @@ OBSERVATION_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-catego
 DIAGNOSTIC_SECTION = "http://terminology.hl7.org/CodeSystem/v2-0074"  # LAB, RAD, ...
 CDS_ALERT_KIND = "urn:mederi:cds-alert"  # CDS card topic: interaction, allergy, duplicate
 CDS_OVERRIDE_REASON = "urn:mederi:cds-override-reason"  # why a clinician went ahead despite a card
+# The chart's structured entries (mederi/clinical/entries)
+ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
+RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
+CVX = "http://hl7.org/fhir/sid/cvx"
+CONDITION_CATEGORY = "http://terminology.hl7.org/CodeSystem/condition-category"  # problem-list-item
+CONDITION_CLINICAL = "http://terminology.hl7.org/CodeSystem/condition-clinical"  # active, resolved, ...
+CONDITION_VERIFICATION = "http://terminology.hl7.org/CodeSystem/condition-ver-status"
+ALLERGY_CLINICAL = "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical"
+ALLERGY_VERIFICATION = "http://terminology.hl7.org/CodeSystem/allergyintolerance-verification"
+FAMILY_RELATIONSHIP = "http://terminology.hl7.org/CodeSystem/v3-RoleCode"  # MTH, FTH, SIS, ...
+DATA_ABSENT_REASON = "http://terminology.hl7.org/CodeSystem/data-absent-reason"
+LIST_CODE = "http://terminology.hl7.org/CodeSystem/list-example-use-codes"  # "medications"
+MEDICATION_RECONCILIATION = "urn:mederi:medication-reconciliation"  # continued, changed, stopped per item
