@@ -64,3 +64,9 @@ FAMILY_RELATIONSHIP = "http://terminology.hl7.org/CodeSystem/v3-RoleCode"  # MTH
 DATA_ABSENT_REASON = "http://terminology.hl7.org/CodeSystem/data-absent-reason"
 LIST_CODE = "http://terminology.hl7.org/CodeSystem/list-example-use-codes"  # "medications"
 MEDICATION_RECONCILIATION = "urn:mederi:medication-reconciliation"  # continued, changed, stopped per item
+# Claims and remittance (mederi/billing)
+CLAIM_NUMBER = "urn:mederi:claim-number"  # Claim.identifier: CLM01 of the 837P, echoed as CLP01 of the 835
+CARC = "https://x12.org/codes/claim-adjustment-reason-codes"  # CAS reason codes of an 835 (45, 96, 1, ...)
+RARC = "https://x12.org/codes/remittance-advice-remark-codes"  # LQ/MOA/MIA remark codes (N130, M15, ...)
+CLAIM_ADJUSTMENT_GROUP = "https://x12.org/codes/claim-adjustment-group-codes"  # CO, PR, OA, PI
+REMITTANCE_TRACE = "urn:mederi:remittance-trace"  # PaymentReconciliation.identifier: the 835's TRN02 (check/EFT no.)
