@@ -42,11 +42,15 @@ LOCATIONS = [
      "managingOrganization": {"reference": "Organization/demo-practice"},
      "address": {"line": ["480 Lake Avenue"], "city": "Springfield", "state": "IL", "postalCode": "62702"}},
 ]
-STAFF = [  # id, family, given, prefix, npi, role code, role display
-    ("demo-dr-ruiz", "Ruiz", "Ana", "Dr.", "1234567893", "doctor", "Doctor"),
-    ("demo-dr-okafor", "Okafor", "James", "Dr.", "1245319599", "doctor", "Doctor"),
-    ("demo-rn-shah", "Shah", "Priya", None, None, "nurse", "Nurse"),
+STAFF = [  # id, family, given, prefix, npi, role code, role display, qualification
+    ("demo-dr-ruiz", "Ruiz", "Ana", "Dr.", "1234567893", "doctor", "Doctor", "MD"),
+    ("demo-dr-okafor", "Okafor", "James", "Dr.", "1245319599", "doctor", "Doctor", "DO"),
+    ("demo-rn-shah", "Shah", "Priya", None, None, "nurse", "Nurse", "RN"),
 ]
+# Where each works besides the main clinic: one PractitionerRole per location.
+OTHER_SITES = {"demo-dr-okafor": ["demo-clinic-north"]}
+FAMILY_PRACTICE = {"coding": [{"system": "http://snomed.info/sct", "code": "419772000", "display": "Family practice"}],
+                   "text": "Family practice"}
 PATIENTS = [  # id, family, given, gender, birth date, payer, allergy, problem, medication
     ("demo-pat-1", "Chalmers", "Peter", "male", "1974-12-25", "demo-payer-acme",
      ("91936005", "Allergy to penicillin"), ("38341003", "Hypertensive disorder"), ("314076", "lisinopril 10 MG Oral Tablet")),
@@ -75,20 +79,24 @@ def _ref(reference: str) -> dict:
 
 def _staff() -> list[dict]:
     resources = []
-    for staff_id, family, given, prefix, npi, role, role_display in STAFF:
+    for staff_id, family, given, prefix, npi, role, role_display, qualification in STAFF:
         name = {"family": family, "given": [given]}
         if prefix:
             name["prefix"] = [prefix]
-        practitioner = {"resourceType": "Practitioner", "id": staff_id, "active": True, "name": [name]}
+        practitioner = {"resourceType": "Practitioner", "id": staff_id, "active": True, "name": [name],
+                        "qualification": [{"code": _coding(systems.QUALIFICATION, qualification, qualification)}]}
         if npi:
             practitioner["identifier"] = [{"system": NPI, "value": npi}]
         resources.append(practitioner)
-        resources.append({
-            "resourceType": "PractitionerRole", "id": f"{staff_id}-role", "active": True,
-            "practitioner": _ref(f"Practitioner/{staff_id}"), "organization": _ref("Organization/demo-practice"),
-            "location": [_ref("Location/demo-clinic-main")],
-            "code": [_coding("http://terminology.hl7.org/CodeSystem/practitioner-role", role, role_display)],
-        })
+        for site in ["demo-clinic-main", *OTHER_SITES.get(staff_id, [])]:
+            resources.append({
+                "resourceType": "PractitionerRole", "active": True,
+                "id": f"{staff_id}-role" if site == "demo-clinic-main" else f"{staff_id}-role-{site[12:]}",
+                "practitioner": _ref(f"Practitioner/{staff_id}"), "organization": _ref("Organization/demo-practice"),
+                "location": [_ref(f"Location/{site}")],
+                "code": [_coding("http://terminology.hl7.org/CodeSystem/practitioner-role", role, role_display)],
+                **({"specialty": [FAMILY_PRACTICE]} if role == "doctor" else {}),
+            })
     return resources
 
 

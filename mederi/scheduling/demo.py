@@ -1,5 +1,6 @@
-"""The demo practice's scheduling: appointment types, the two doctors' hours, a holiday, and a day
-of appointments in every state, written through the services like any booking.
+"""The demo practice's scheduling: appointment types, the two doctors' hours, a holiday, the
+clinics' rooms, and a day of appointments in every state (most in a room), written through the
+services like any booking.
 
 `load_demo(today)` needs the directory and patients of `mederi.demo` (Practitioner demo-dr-ruiz
 and demo-dr-okafor, Location demo-clinic-main and demo-clinic-north, Patient demo-pat-1..6). It
@@ -15,7 +16,7 @@ from mederi.core import systems
 from mederi.core.context import Context
 from mederi.core.errors import MederiError
 from mederi.fhir.repository import Repository
-from mederi.scheduling import services
+from mederi.scheduling import directory, services
 from mederi.scheduling.models import AppointmentType, Break, Holiday, WaitlistEntry, WeeklyHours
 
 RUIZ, OKAFOR = "demo-dr-ruiz", "demo-dr-okafor"
@@ -37,6 +38,9 @@ HOURS = (
     *((OKAFOR, NORTH, day, time(13), time(17)) for day in (1, 3)),
 )
 BREAKS = tuple((RUIZ, MAIN, day, time(12), time(13)) for day in range(5))
+ROOMS = {MAIN: ("Exam 1", "Exam 2", "Exam 3", "Procedure room"), NORTH: ("Exam 1", "Exam 2")}
+# The room a visit is booked in: the doctor's usual exam room, procedures in the procedure room.
+USUAL_ROOM = {(RUIZ, MAIN): "Exam 1", (OKAFOR, MAIN): "Exam 2", (OKAFOR, NORTH): "Exam 1"}
 # (day offset, hh, mm, patient, practitioner, type, what happens)
 VISITS = (
     (0, 8, 30, "demo-pat-5", RUIZ, "follow-up", "no-show"),
@@ -80,13 +84,28 @@ def _templates(context: Context, today: date) -> None:
         services.add_holiday(context, training, "Staff training day")
 
 
+def _rooms(context: Context) -> dict[tuple[str, str], str]:
+    """The demo clinics' rooms, added where missing: {(location, room name): room id}."""
+    found = {}
+    for location_id, names in ROOMS.items():
+        existing = {room.name: room.id for room in directory.rooms_of(location_id, context=context)}
+        for name in names:
+            found[(location_id, name)] = existing.get(name) or directory.add_room(context, location_id, name)
+    return found
+
+
+def _room_for(rooms: dict, practitioner: str, location_id: str, type_code: str) -> str:
+    name = "Procedure room" if type_code == "procedure" else USUAL_ROOM.get((practitioner, location_id), "")
+    return rooms.get((location_id, name), "")
+
+
 def _location_of(practitioner: str, day: date, hour: int) -> str:
     if practitioner == OKAFOR and hour >= 13 and day.weekday() in (1, 3):
         return NORTH
     return MAIN
 
 
-def _visits(context: Context, first: date) -> int:
+def _visits(context: Context, first: date, rooms: dict) -> int:
     repo = Repository(context)
     booked = 0
     for offset, hh, mm, patient, practitioner, type_code, step in VISITS:
@@ -97,10 +116,12 @@ def _visits(context: Context, first: date) -> int:
             continue  # loaded before
         except MederiError:
             pass
+        location_id = _location_of(practitioner, day, hh)
+        room_id = _room_for(rooms, practitioner, location_id, type_code) if type_code != "video" else ""
         try:
-            services.book_appointment(context, patient, practitioner, _location_of(practitioner, day, hh),
+            services.book_appointment(context, patient, practitioner, location_id,
                                       datetime.combine(day, time(hh, mm)), type_code, allow_past=True,
-                                      appointment_id=appointment_id)
+                                      appointment_id=appointment_id, room_id=room_id)
         except MederiError:  # the time is taken by an earlier run's series, say: leave it
             continue
         booked += 1
@@ -113,7 +134,7 @@ def _visits(context: Context, first: date) -> int:
     return booked
 
 
-def _series(context: Context, first: date) -> int:
+def _series(context: Context, first: date, rooms: dict) -> int:
     series_id = f"demo-series-{first:%Y%m%d}"
     found = Repository(context).search("Appointment", [("identifier", f"{systems.APPOINTMENT_SERIES}|{series_id}")])
     if found.matches:
@@ -122,7 +143,7 @@ def _series(context: Context, first: date) -> int:
     try:
         return len(services.book_recurring(context, "demo-pat-3", RUIZ, MAIN, start, "follow-up", count=4,
                                            comment="Weekly blood pressure check", allow_past=True,
-                                           series_id=series_id))
+                                           series_id=series_id, room_id=rooms.get((MAIN, "Exam 3"), "")))
     except MederiError:
         return 0
 
@@ -136,6 +157,7 @@ def load_demo(today: date) -> str:
         # Waiting before the visits are loaded: the cancellation among them is offered to this patient.
         services.add_to_waitlist(context, "demo-pat-4", "sick", earliest=today, latest=today + timedelta(days=14),
                                  practitioner_id=RUIZ, note="Would like an earlier visit for the cough")
-    booked = _visits(context, first) + _series(context, first)
-    return (f"demo schedule ready: {len(TYPES)} appointment types, hours for 2 doctors at 2 clinics, "
-            f"{booked} new appointments from {first.isoformat()}")
+    rooms = _rooms(context)
+    booked = _visits(context, first, rooms) + _series(context, first, rooms)
+    return (f"demo schedule ready: {len(TYPES)} appointment types, hours for 2 doctors at 2 clinics with "
+            f"{len(rooms)} rooms, {booked} new appointments from {first.isoformat()}")

@@ -37,3 +37,9 @@ def test_the_demo_schedule_loads_once(settings):
         b.view.state_label for c in calendar.columns for b in c.blocks}
     assert {"Checked out", "In room", "Checked in", "Arrived", "Booked", "No-show", "Cancelled"} <= states
     assert [c.title for c in calendar.columns] == ["Dr Okafor", "Dr Ruiz"]
+    # The clinics have rooms, and the day's visits are booked in them.
+    from mederi.scheduling import directory
+
+    assert [r.name for r in directory.rooms_of("demo-clinic-main")] == ["Exam 1", "Exam 2", "Exam 3", "Procedure room"]
+    rooms_by_doctor = {(c.title, b.room_name) for c in calendar.columns for b in c.blocks}
+    assert {("Dr Ruiz", "Exam 1"), ("Dr Okafor", "Exam 2")} <= rooms_by_doctor
