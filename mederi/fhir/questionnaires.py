@@ -1,4 +1,5 @@
-"""A FHIR R4 Questionnaire as a web form a patient can fill in, and its answers as response items.
+"""A FHIR R4 Questionnaire as a web form, and its answers as response items: the patient's
+pre-visit questionnaire (portal) and the clinician's note templates (clinical) both use it.
 
 Three steps, none of which touches the database:
 - `parse_questionnaire(resource)` turns the items into `Item`s, refusing (with `UnsupportedQuestionnaire`)

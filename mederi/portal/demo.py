@@ -8,8 +8,8 @@ from __future__ import annotations
 from datetime import date
 
 from mederi.core.context import Context
+from mederi.fhir.questionnaires import MAX_VALUE, MIN_VALUE
 from mederi.fhir.repository import Repository
-from mederi.portal.questionnaires import MAX_VALUE, MIN_VALUE
 from mederi.portal.records import PREVISIT_URL
 
 QUESTIONNAIRE_ID = "demo-previsit"

@@ -16,8 +16,9 @@ from mederi.audit import services as audit
 from mederi.core import clock
 from mederi.core.context import Context
 from mederi.core.errors import InvalidRequest, MederiError
+from mederi.fhir import questionnaires
 from mederi.fhir.repository import Repository
-from mederi.portal import questionnaires, records
+from mederi.portal import records
 from mederi.portal.errors import QuestionnaireLinkError
 from mederi.portal.models import QuestionnaireInvite
 from mederi.portal.services import GIVE_PERMISSION, hash_token, patient_context

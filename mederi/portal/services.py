@@ -24,8 +24,9 @@ from mederi.audit import services as audit
 from mederi.core import clock
 from mederi.core.context import Context
 from mederi.core.errors import Forbidden, InvalidRequest
+from mederi.fhir import questionnaires
 from mederi.fhir.repository import Repository
-from mederi.portal import questionnaires, records
+from mederi.portal import records
 from mederi.portal.errors import InvalidAnswers, QuestionnaireLinkError
 from mederi.portal.models import QuestionnaireInvite
 from mederi.scheduling import practice_time

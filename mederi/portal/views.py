@@ -19,7 +19,8 @@ from mederi.accounts.decorators import staff_page
 from mederi.accounts.mfa import qr_data_uri
 from mederi.accounts.signals import remote_addr
 from mederi.core.errors import MederiError
-from mederi.portal import questionnaires, selectors, services
+from mederi.fhir import questionnaires
+from mederi.portal import selectors, services
 from mederi.portal.errors import InvalidAnswers, QuestionnaireLinkError
 
 

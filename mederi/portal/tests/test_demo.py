@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from mederi.fhir.models import Resource
+from mederi.fhir.questionnaires import parse_questionnaire
 from mederi.portal import demo, services
-from mederi.portal.questionnaires import parse_questionnaire
 from mederi.portal.tests.conftest import NOW, context_of, system_repo
 
 

@@ -12,9 +12,9 @@ from hypothesis import strategies as st
 
 from mederi.audit.models import AuditEntry
 from mederi.fhir.models import Resource
+from mederi.fhir.questionnaires import clean_text
 from mederi.portal import services
 from mederi.portal.models import QuestionnaireInvite
-from mederi.portal.questionnaires import clean_text
 from mederi.portal.records import APPOINTMENT_EXTENSION
 from mederi.portal.tests.conftest import (
     VISIT_DAY_END,

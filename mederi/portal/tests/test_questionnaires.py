@@ -8,8 +8,8 @@ from django.utils.datastructures import MultiValueDict
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from mederi.fhir import questionnaires as q
 from mederi.fhir import validation
-from mederi.portal import questionnaires as q
 from mederi.portal.demo import PREVISIT_QUESTIONNAIRE
 from mederi.portal.records import questionnaire_response
 
