@@ -166,6 +166,30 @@ def cmd_rxnorm_import(args) -> int:
     return 0
 
 
+def cmd_cpt_import(args) -> int:
+    """CPT descriptions from a licensed CSV file (code,description), all or nothing."""
+    from tqdm import tqdm
+
+    from mederi.billing.claims import fees
+
+    path = Path(args.file)
+    if not path.is_file():
+        print(f"error: no such file: {path}", file=sys.stderr)
+        return 2
+    bar = tqdm(total=fees.count_lines(path), unit="line", disable=args.quiet, file=sys.stderr)
+    try:
+        count = fees.import_cpt(path, lambda: bar.update(1))
+    except fees.CptFileError as error:
+        bar.close()
+        for problem in error.problems:
+            print(f"error: {problem}", file=sys.stderr)
+        print("nothing was imported: fix the file and run the command again", file=sys.stderr)
+        return 1
+    bar.close()
+    print(f"CPT descriptions: {count} codes loaded")
+    return 0
+
+
 def cmd_export(args) -> int:
     from tqdm import tqdm
 
@@ -357,6 +381,11 @@ def build_parser() -> argparse.ArgumentParser:
     rxnorm.add_argument("folder", help="the release's rrf folder")
     rxnorm.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     rxnorm.set_defaults(func=cmd_rxnorm_import)
+
+    cpt = commands.add_parser("cpt-import", help="load CPT descriptions from a licensed CSV file (code,description)")
+    cpt.add_argument("file")
+    cpt.add_argument("--quiet", action="store_true", help="no progress bar")
+    cpt.set_defaults(func=cmd_cpt_import)
 
     exp = commands.add_parser("export", help="export the record as NDJSON, one file per resource type")
     exp.add_argument("--out", default="export")

@@ -156,3 +156,6 @@ class PatientPayment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.receipt_number}: {self.amount} {self.method} from Patient/{self.patient_id}"
+
+# Fee schedules and licensed CPT descriptions live with the claims code.
+from mederi.billing.claims.tables import BatchClaim, FeeSchedule, FeeScheduleEntry, ProcedureDescription  # noqa: E402, F401
