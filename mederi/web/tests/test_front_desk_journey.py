@@ -5,7 +5,6 @@ confirm it by the patient's reply, then check the patient in with an eligibility
 import re
 
 import pytest
-from django.db import connection
 
 from mederi.conftest import needs_chromium
 
@@ -29,9 +28,6 @@ def _appointment(appointment_id: str) -> dict:
     return Repository(Context.system()).read("Appointment", appointment_id).as_dict()
 
 
-@pytest.mark.skipif(connection.vendor == "postgresql",
-                    reason="on PostgreSQL in the full suite the eligibility check from the browser can hang "
-                           "waiting on the live server; under investigation (it passes alone)")
 def test_register_book_remind_confirm_and_check_in(live_server, page, demo_practice):
     from mederi.billing.models import PatientPayment
 
@@ -66,6 +62,10 @@ def test_register_book_remind_confirm_and_check_in(live_server, page, demo_pract
     expect(page.locator("h1")).to_contain_text("Lucia Rivera")
     patient_id = page.url.rstrip("/").split("/")[-1]
 
+    # The chart loads its eligibility and appointments sections after the page; the first pushes
+    # the second down, so wait for it before clicking below it.
+    expect(page.locator("section.eligibility")).to_contain_text("Not checked yet.", timeout=SLOW)
+
     # Find the next free follow-up with Dr Ruiz at the main clinic, and book it.
     page.click("text=Book an appointment")
     page.click("text=Find next available instead")
@@ -98,7 +98,9 @@ def test_register_book_remind_confirm_and_check_in(live_server, page, demo_pract
 
     # Check in: eligibility from the payer, the copay, then the clinician's queue.
     page.goto(f"{base}/schedule/checkin/{appointment_id}/")
-    page.click("text=Check eligibility")
+    # The button arrives with the eligibility section after the page has loaded; "text=Check
+    # eligibility" would match the copay step's hint ("check eligibility first") before that.
+    page.get_by_role("button", name="Check eligibility").click()
     expect(page.locator(".eligibility")).to_contain_text("Active", timeout=SLOW)
     expect(page.locator(".eligibility")).to_contain_text("25.00")
     page.fill("#copay-amount", "25.00")
