@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "mederi.accounts",
     "mederi.clinical",
     "mederi.clinical.drugs",
+    "mederi.clinical.notes",
     "mederi.clinical.cds",
     "mederi.patients",
     "mederi.scheduling",

@@ -75,3 +75,9 @@ CPT = "http://www.ama-assn.org/go/cpt"
 HCPCS = "urn:oid:2.16.840.1.113883.6.285"  # HCPCS Level II
 CPT_MODIFIER = "urn:mederi:procedure-modifier"  # CPT and HCPCS modifiers (25, 59, LT, ...)
 PLACE_OF_SERVICE = "https://www.cms.gov/Medicare/Coding/place-of-service-codes/Place_of_Service_Code_Set"
+# Visit documentation (mederi/clinical/notes)
+ACT_CODE = "http://terminology.hl7.org/CodeSystem/v3-ActCode"  # Encounter.class: AMB, an office visit
+PARTICIPATION_TYPE = "http://terminology.hl7.org/CodeSystem/v3-ParticipationType"  # PPRF primary performer
+QUESTIONNAIRE_USE = "urn:mederi:questionnaire-use"  # Questionnaire.meta.tag: note-template
+NOTE_TEMPLATE_URL = "urn:mederi:note-template:"  # Questionnaire.url of a note template: this + its slug
+SUPERVISING_PRACTITIONER = "urn:mederi:supervising-practitioner"  # Practitioner extension: who co-signs their notes
