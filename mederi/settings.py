@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "mederi.clinical.drugs",
     "mederi.clinical.notes",
     "mederi.clinical.cds",
+    "mederi.clinical.prescribing",
     "mederi.patients",
     "mederi.scheduling",
     "mederi.scheduling.reminders",

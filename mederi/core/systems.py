@@ -51,6 +51,13 @@ OBSERVATION_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-catego
 DIAGNOSTIC_SECTION = "http://terminology.hl7.org/CodeSystem/v2-0074"  # LAB, RAD, ...
 CDS_ALERT_KIND = "urn:mederi:cds-alert"  # CDS card topic: interaction, allergy, duplicate
 CDS_OVERRIDE_REASON = "urn:mederi:cds-override-reason"  # why a clinician went ahead despite a card
+# Prescribing and e-prescribing (mederi/clinical/prescribing)
+DEA = "urn:oid:2.16.840.1.113883.4.814"  # Practitioner.identifier: DEA registration number (controlled substances)
+NCPDP_ID = "http://terminology.hl7.org/NamingSystem/NCPDPProviderIdentificationNumber"  # a pharmacy's 7-digit id
+PHARMACY = "urn:mederi:organization-kind"  # Organization.type code "pharmacy": the pharmacy directory
+ROUTE = "http://snomed.info/sct"  # Dosage.route (SNOMED CT route of administration)
+TIMING_ABBREVIATION = "http://terminology.hl7.org/CodeSystem/v3-GTSAbbreviation"  # Timing.code: BID, TID, ...
+ERX_STATUS = "urn:mederi:erx"  # MedicationRequest extension: what the pharmacy network made of the prescription
 # The chart's structured entries (mederi/clinical/entries)
 ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
