@@ -1,6 +1,7 @@
 from django.urls import path
 
-from mederi.clinical import views
+from mederi.clinical import chart_views, views
+from mederi.clinical.entries import views as entry_views
 
 app_name = "clinical"
 urlpatterns = [
@@ -8,4 +9,7 @@ urlpatterns = [
     path("inbox/", views.results_inbox, name="inbox"),
     path("inbox/<str:report_id>/", views.result_report, name="result"),
     path("inbox/<str:report_id>/sign", views.sign_result, name="result-sign"),
+    path("patients/<str:patient_id>/", chart_views.patient_chart, name="chart"),
+    path("patients/<str:patient_id>/entries/<str:kind>/", entry_views.entries, name="entries"),
+    path("entries/suggestions/<str:kind>/", entry_views.suggestions, name="entry-suggestions"),
 ]

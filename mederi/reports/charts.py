@@ -87,3 +87,101 @@ def bar_chart(chart_id: str, title: str, items, *, scale_max: float | Decimal | 
     return BarChart(chart_id=chart_id, title=title, summary=summary + " Every figure is in the table.", bars=bars,
                     width=LABEL_WIDTH + BAR_AREA + VALUE_ROOM, height=2 * PAD + ROW * len(items),
                     fill=COLOURS.get(colour, colour), label_x=LABEL_WIDTH - 8)
+
+
+# -- trends over time ----------------------------------------------------------------------------
+
+TREND_WIDTH = 380
+TREND_HEIGHT = 150
+TREND_LEFT = 48  # room for the value labels
+TREND_RIGHT = 12
+TREND_TOP = 10
+TREND_BOTTOM = 22  # room for the first and last dates
+TREND_COLOURS = ["blue", "red", "green", "purple", "orange"]
+
+
+@dataclass(frozen=True)
+class TrendPoint:
+    x: str
+    y: str
+    text: str  # "2024-03-15: 82.5 kg"
+
+
+@dataclass(frozen=True)
+class TrendLine:
+    name: str
+    stroke: str
+    points: list[TrendPoint]
+
+    @property
+    def path(self) -> str:
+        return " ".join(f"{p.x},{p.y}" for p in self.points)
+
+
+@dataclass(frozen=True)
+class TrendChart:
+    chart_id: str
+    title: str
+    summary: str
+    lines: list[TrendLine]
+    width: int
+    height: int
+    y_labels: list[tuple[str, str]]  # (y, text): the highest and lowest value
+    x_labels: list[tuple[str, str, str]]  # (x, anchor, text): the first and last day
+    baseline_y: str
+    left: int = TREND_LEFT
+    right: int = TREND_WIDTH - TREND_RIGHT
+
+    @property
+    def empty(self) -> bool:
+        return not any(line.points for line in self.lines)
+
+
+def _figure(value: float) -> str:
+    return f"{value:.1f}".rstrip("0").rstrip(".")
+
+
+def trend_chart(chart_id: str, title: str, series, unit: str = "") -> TrendChart:
+    """A line chart of values over time: `series` is [(name, [(moment, value), ...]), ...].
+
+    Time runs left to right at its true spacing (a gap of a year looks like one); the value axis
+    spans the lowest to the highest reading of all lines, so small changes stay visible.
+    """
+    series = [(str(name), sorted(((m, float(v)) for m, v in points), key=lambda p: p[0])) for name, points in series]
+    every = [p for _, points in series for p in points]
+    if not every:
+        return TrendChart(chart_id, title, f"Line chart, {title}: nothing recorded yet.", [], TREND_WIDTH,
+                          TREND_HEIGHT, [], [], "0")
+    first, last = min(m for m, _ in every), max(m for m, _ in every)
+    low, high = min(v for _, v in every), max(v for _, v in every)
+    if high == low:
+        low, high = low - 1, high + 1
+    span = (last - first).total_seconds() or 1.0
+    inner_w = TREND_WIDTH - TREND_LEFT - TREND_RIGHT
+    inner_h = TREND_HEIGHT - TREND_TOP - TREND_BOTTOM
+
+    def x_of(moment) -> float:
+        return TREND_LEFT + (inner_w * (moment - first).total_seconds() / span if last != first else inner_w / 2)
+
+    def y_of(value: float) -> float:
+        return TREND_TOP + inner_h * (high - value) / (high - low)
+
+    suffix = f" {unit}" if unit else ""
+    lines, spoken = [], []
+    for index, (name, points) in enumerate(series):
+        stroke = COLOURS[TREND_COLOURS[index % len(TREND_COLOURS)]]
+        shown = [TrendPoint(_coordinate(x_of(m)), _coordinate(y_of(v)), f"{m.date().isoformat()}: {_figure(v)}{suffix}")
+                 for m, v in points]
+        lines.append(TrendLine(name, stroke, shown))
+        if points:
+            spoken.append(f"{name}: {len(points)} readings from {_figure(points[0][1])}{suffix} on "
+                          f"{points[0][0].date().isoformat()} to {_figure(points[-1][1])}{suffix} on "
+                          f"{points[-1][0].date().isoformat()}")
+    bottom = TREND_HEIGHT - TREND_BOTTOM
+    return TrendChart(
+        chart_id, title, f"Line chart, {title}. " + "; ".join(spoken) + ".", lines, TREND_WIDTH, TREND_HEIGHT,
+        [(_coordinate(y_of(high) + 4), _figure(high)), (_coordinate(y_of(low) + 4), _figure(low))],
+        [(str(TREND_LEFT), "start", first.date().isoformat()),
+         (str(TREND_WIDTH - TREND_RIGHT), "end", last.date().isoformat())] if last != first
+        else [(_coordinate(TREND_LEFT + inner_w / 2), "middle", first.date().isoformat())],
+        _coordinate(bottom))

@@ -1,0 +1,43 @@
+"""The chart page: thin, the chart selector reads (and audits), the entry partials do the changing."""
+
+from __future__ import annotations
+
+from django.http import Http404
+from django.shortcuts import render
+
+from mederi.accounts.context import context_for_request, permissions_for_request
+from mederi.accounts.decorators import staff_page
+from mederi.clinical import chart as charts
+from mederi.clinical.entries.forms import FORMS, ReconcileForm
+from mederi.core.errors import Forbidden, Gone, NotFound
+
+
+@staff_page("clinical.read")
+def patient_chart(request, patient_id: str):
+    """Problems, medications, allergies, immunizations, vitals and results with trends, care gaps,
+    visits and insurance; each list has its add form (the `clinical:entries` partials)."""
+    try:
+        chart = charts.patient_chart(context_for_request(request), patient_id)
+    except (NotFound, Gone) as error:
+        raise Http404(str(error)) from error
+    except Forbidden as error:
+        return render(request, "web/forbidden.html", {"missing": [str(error)]}, status=403)
+    can_write = "clinical.write" in permissions_for_request(request)
+    encounter_id = request.GET.get("encounter", "")
+
+    def section(kind: str, rows, **extra) -> dict:
+        return {"patient_id": patient_id, "kind": kind, "rows": rows, "form": FORMS[kind](), "can_write": can_write,
+                "encounter_id": encounter_id, "saved": "", **extra}
+
+    active = [row for row in chart.medications if row.status == "active"]
+    return render(request, "clinical/chart.html", {
+        "chart": chart, "encounter_id": encounter_id,
+        "problems": section("problems", chart.problems, title="Problems"),
+        "allergies": section("allergies", chart.allergies, title="Allergies"),
+        "medications": section("medications", chart.medications, title="Medications",
+                               reconcile_form=ReconcileForm(active=active), last_reconciled=chart.last_reconciled),
+        "immunizations": section("immunizations", chart.immunizations, title="Immunizations"),
+        "vitals": section("vitals", chart.vitals, title="Vital signs"),
+        "smoking": section("smoking", chart.smoking, title="Smoking status"),
+        "family": section("family-history", chart.family, title="Family history"),
+    })
