@@ -87,6 +87,7 @@ class Item:
     options: list[Option] = field(default_factory=list)
     conditions: list[Condition] = field(default_factory=list)
     behavior: str = "all"  # enableBehavior
+    read_only: bool = False  # readOnly: shown with its value, never read from the form (a computed score)
     children: list[Item] = field(default_factory=list)
 
     @property
@@ -145,7 +146,7 @@ def _parse_item(raw: dict, problems: list[str]) -> Item:
     item = Item(link_id=link_id, type=kind or "display", text=str(raw.get("text") or ""),
                 prefix=str(raw.get("prefix") or ""), required=raw.get("required") is True,
                 repeats=raw.get("repeats") is True, max_length=_positive(raw.get("maxLength")),
-                behavior=raw.get("enableBehavior") or "all")
+                behavior=raw.get("enableBehavior") or "all", read_only=raw.get("readOnly") is True)
     if kind in CHOICE_TYPES:
         for position, option in enumerate(raw.get("answerOption") or [], start=1):
             found = [(key, option[key]) for key in OPTION_VALUES if key in option]
@@ -239,7 +240,7 @@ def read_answers(items: list[Item], data) -> Filled:
     found: dict[str, list[dict]] = {}
     problems: dict[str, str] = {}
     for item in walk(items):
-        if item.is_question:
+        if item.is_question and not item.read_only:
             answers, problem = _read_question(item, data, filled)
             found[item.link_id] = answers
             if problem:
@@ -249,7 +250,7 @@ def read_answers(items: list[Item], data) -> Filled:
     for item in walk(items):
         if not filled.enabled.get(item.link_id):
             continue  # a question that does not apply: its answers and their problems are dropped
-        if item.is_question:
+        if item.is_question and not item.read_only:
             if item.link_id in problems:
                 filled.errors[item.link_id] = problems[item.link_id]
                 continue
@@ -649,3 +650,31 @@ def _walk_fields(page_fields: list[Field]):
     for view in page_fields:
         yield view
         yield from _walk_fields(view.children)
+
+
+def filled_from_answers(items: list[Item], answers: dict[str, list[dict]]) -> Filled:
+    """A form showing stored answers again ({linkId: FHIR answers}), e.g. a draft reopened."""
+    filled = empty_form(items)
+    for item in walk(items):
+        given = answers.get(item.link_id) or []
+        if not given or not item.is_question:
+            continue
+        filled.answers[item.link_id] = given
+        if item.type == "boolean":
+            filled.chosen[item.link_id] = ["true" if given[0].get("valueBoolean") else "false"]
+        elif item.type in CHOICE_TYPES:
+            filled.chosen[item.link_id] = [o.key for o in item.options if o.answer in given
+                                           or _option_matches(o, given)]
+            own = [a["valueString"] for a in given if "valueString" in a
+                   and not any(o.answer == a for o in item.options)]
+            if own and item.type == "open-choice":
+                filled.other[item.link_id] = own[0]
+        else:
+            (value,) = given[0].values()
+            filled.typed[item.link_id] = str(value)
+    return filled
+
+
+def _option_matches(option: Option, given: list[dict]) -> bool:
+    wanted = _comparable(option.answer)
+    return any(_equal(_comparable(a), wanted) for a in given)
