@@ -86,7 +86,8 @@ def ingest_results(message: Message) -> list[str]:
         kind = "^".join(filter(None, message.message_type)) or "(none)"
         raise HL7Error(f"this listener takes results (ORU^R01), not {kind}", segment="MSH", field=9, code="200")
     repo = Repository(interface_context(message))
-    with transaction.atomic():
+    # Staged and flushed as one unit: one transaction, a few bulk statements, one audit entry per kind of write.
+    with repo.atomic():
         patient_id = match_patient(repo, message)
         found = results.result_set(message, {"reference": f"Patient/{patient_id}"}, practice_time.zone(),
                                    sender_of(message))
@@ -97,6 +98,7 @@ def ingest_results(message: Message) -> list[str]:
                 report["basedOn"] = [{"reference": f"ServiceRequest/{order['id']}"}]
                 if report["status"] in ("final", "corrected", "amended") and order.get("status") == "active":
                     completed.append(order)
+        repo.prefetch([(r["resourceType"], r["id"]) for r in found.resources])
         for resource in found.resources:
             repo.update(resource["resourceType"], resource["id"], resource)
         for order in completed:  # every result is in: the order is done
