@@ -45,13 +45,13 @@ def _signer(context: Context):
     return user, party
 
 
-def _signed_composition(body: dict, party: dict, moment: str) -> dict:
+def _signed_composition(body: dict, party: dict, moment: str, mode: str = ATTESTATION_MODE) -> dict:
     status = body.get("status")
     if status == "entered-in-error":
         raise InvalidRequest.single("a Composition entered in error cannot be signed", expression="Composition.status")
     # A draft becomes final; an amendment stays `amended` (it is signed as the amendment it is).
     body["status"] = "amended" if status == "amended" else "final"
-    body["attester"] = [*(body.get("attester") or []), {"mode": ATTESTATION_MODE, "time": moment, "party": party}]
+    body["attester"] = [*(body.get("attester") or []), {"mode": mode, "time": moment, "party": party}]
     return body
 
 
@@ -64,8 +64,14 @@ def _signed_document_reference(body: dict, party: dict) -> dict:
     return body
 
 
-def sign_document(context: Context, resource_type: str, logical_id: str) -> DocumentSignature:
+def sign_document(context: Context, resource_type: str, logical_id: str, *, mode: str = ATTESTATION_MODE,
+                  countersign: bool = False) -> DocumentSignature:
     """Sign the current version of a Composition or DocumentReference as the person of `context`.
+
+    `mode` is the Composition attester's mode: `legal` for the one who answers for the note,
+    `professional` for a clinician whose notes a supervisor co-signs. `countersign` lets a second
+    person sign a version someone else already signed (the co-signature); it writes a new version
+    with their attester, signed in its turn. Nobody signs the same document twice.
 
     Raises InvalidRequest for another resource type, Forbidden without `notes.sign` (or the
     record permissions to read and change the document), NotFound/Gone for a missing document,
@@ -82,14 +88,17 @@ def sign_document(context: Context, resource_type: str, logical_id: str) -> Docu
     repo = Repository(context)
     with transaction.atomic():
         current = repo.read(resource_type, logical_id)
-        if DocumentSignature.objects.filter(resource_type=resource_type, logical_id=logical_id,
-                                            version_id=current.version_id).exists():
+        if countersign and DocumentSignature.objects.filter(resource_type=resource_type, logical_id=logical_id,
+                                                            signed_by=user).exists():
+            raise Conflict(f"you have already signed {reference}")
+        if not countersign and DocumentSignature.objects.filter(resource_type=resource_type, logical_id=logical_id,
+                                                                version_id=current.version_id).exists():
             raise Conflict(f"version {current.version_id} of {reference} is already signed; "
                            "amend the document to sign a new version")
         moment = clock.now()
         body = current.as_dict()
         if resource_type == "Composition":
-            body = _signed_composition(body, party, clock.fhir_instant(moment))
+            body = _signed_composition(body, party, clock.fhir_instant(moment), mode)
         else:
             body = _signed_document_reference(body, party)
         stored = repo.update(resource_type, logical_id, body, if_match=current.version_id).stored
@@ -101,10 +110,11 @@ def sign_document(context: Context, resource_type: str, logical_id: str) -> Docu
                 signature = DocumentSignature.objects.create(
                     resource_type=resource_type, logical_id=logical_id, version_id=stored.version_id,
                     sha256=content_digest(content), signed_by=user, signed_at=moment,
-                    role=(context.role or "")[:200], purpose=ATTESTATION_MODE)
+                    role=(context.role or "")[:200], purpose=mode)
         except IntegrityError as exc:  # someone signed the same version meanwhile
             raise Conflict(f"version {stored.version_id} of {reference} is already signed") from exc
         audit.record(context, "sign", patient_id=audit.patient_of(body), resource_type=resource_type,
                      resource_ids=[reference],
-                     detail={"version": stored.version_id, "sha256": signature.sha256, "mode": ATTESTATION_MODE})
+                     detail={"version": stored.version_id, "sha256": signature.sha256, "mode": mode,
+                             **({"countersign": True} if countersign else {})})
     return signature

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from mederi.clinical import chart_views, views
 from mederi.clinical.entries import views as entry_views
@@ -12,4 +12,5 @@ urlpatterns = [
     path("patients/<str:patient_id>/", chart_views.patient_chart, name="chart"),
     path("patients/<str:patient_id>/entries/<str:kind>/", entry_views.entries, name="entries"),
     path("entries/suggestions/<str:kind>/", entry_views.suggestions, name="entry-suggestions"),
+    path("", include("mederi.clinical.notes.urls")),
 ]

@@ -1,0 +1,15 @@
+"""Visit notes, included in the clinical URLs (names are `clinical:<name>`)."""
+
+from django.urls import path
+
+from mederi.clinical.notes import views
+
+
+urlpatterns = [
+    path("visits/start/<str:appointment_id>/", views.start_visit, name="start-visit"),
+    path("visits/<str:encounter_id>/", views.visit, name="visit"),
+    path("visits/<str:encounter_id>/autosave/", views.autosave, name="visit-autosave"),
+    path("notes/<str:composition_id>/addenda/", views.add_addendum, name="addendum-new"),
+    path("notes/<str:composition_id>/sign/", views.sign_addendum, name="addendum-sign"),
+    path("notes/<str:composition_id>/cosign/", views.cosign, name="note-cosign"),
+]
