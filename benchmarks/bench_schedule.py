@@ -130,6 +130,7 @@ def main(argv=None) -> None:
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--postgres", help="PostgreSQL URL of the loaded data set (default: the SQLite file)")
     parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--profile", help="write a cProfile of the whole run to this file")
     args = parser.parse_args(argv)
     suffix = "" if args.scale == 1 else f"-{args.scale:g}"
     manifest_path = BENCH_DIR / f"frontdesk-ndjson{suffix}" / "manifest.json.txt"
@@ -141,7 +142,14 @@ def main(argv=None) -> None:
         sys.exit(f"error: no database at {sqlite_path}; run benchmarks/make_frontdesk_dataset.py first")
     configure_django(None if args.postgres else sqlite_path, args.postgres)
     load_before = f"{os.getloadavg()[0]:.2f}"
-    results = run(manifest, args.runs)
+    if args.profile:
+        import cProfile
+
+        profiler = cProfile.Profile()
+        results = profiler.runcall(run, manifest, args.runs)
+        profiler.dump_stats(args.profile)
+    else:
+        results = run(manifest, args.runs)
     engine = "postgres" if args.postgres else "sqlite"
     out = BENCH_DIR / f"schedule-{engine}{suffix}.json"
     out.write_bytes(orjson.dumps(results, option=orjson.OPT_INDENT_2))
