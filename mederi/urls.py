@@ -24,6 +24,7 @@ urlpatterns = [
     path("schedule/", include("mederi.scheduling.urls")),
     path("billing/", include("mederi.billing.urls")),
     path("interop/", include("mederi.interop.urls")),
+    path("clinical/", include("mederi.clinical.prescribing.urls")),
     path("clinical/", include("mederi.clinical.urls")),
     path("cds-services", include("mederi.clinical.cds.urls")),
     path("p/", include("mederi.portal.urls")),
