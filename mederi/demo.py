@@ -285,6 +285,7 @@ def load_demo() -> str:
 def _app_demos():
     """Each app's part of the demo practice (payers' connections, schedules, reminder rules, ...)."""
     from mederi.billing import demo as billing
+    from mederi.clinical.notes import demo as notes
     from mederi.interop import demo as labs
     from mederi.patients import demo as patients
     from mederi.portal import demo as portal
@@ -300,4 +301,5 @@ def _app_demos():
     def questionnaire(today):
         return f"pre-visit questionnaire: Questionnaire/{portal.load_demo(today)}"
 
-    return [registration, billing.load_demo, schedule.load_demo, reminder_rules, questionnaire, labs.load_demo]
+    return [registration, billing.load_demo, schedule.load_demo, reminder_rules, questionnaire, labs.load_demo,
+            notes.load_demo]
