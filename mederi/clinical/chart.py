@@ -19,7 +19,7 @@ from mederi.patients import records
 from mederi.reports import charts
 
 TREND_POINTS = 20  # readings per trend line
-LAB_SCAN = 60  # the newest laboratory results looked at for "latest results"
+LAB_SCAN = 40  # the newest laboratory results looked at for "latest results"
 LABS_SHOWN = 12
 LAB_TRENDS = 3
 # Vital-sign trends: (chart id, title, unit, [(line name, LOINC code, component code or None)])

@@ -8,7 +8,7 @@ from django.shortcuts import render
 from mederi.accounts.context import context_for_request, permissions_for_request
 from mederi.accounts.decorators import staff_page
 from mederi.clinical import chart as charts
-from mederi.clinical.entries.forms import FORMS, ReconcileForm
+from mederi.clinical.entries.views import ADD_LABELS
 from mederi.core.errors import Forbidden, Gone, NotFound
 
 
@@ -26,16 +26,16 @@ def patient_chart(request, patient_id: str):
     encounter_id = request.GET.get("encounter", "")
 
     def section(kind: str, rows, **extra) -> dict:
-        return {"patient_id": patient_id, "kind": kind, "rows": rows, "form": FORMS[kind](), "can_write": can_write,
-                "encounter_id": encounter_id, "saved": "", **extra}
+        # Compact: the lists only, each with a link that fetches its form (forms cost more to draw than the lists).
+        return {"patient_id": patient_id, "kind": kind, "rows": rows, "can_write": can_write, "compact": True,
+                "add_label": ADD_LABELS[kind], "encounter_id": encounter_id, "saved": "", **extra}
 
-    active = [row for row in chart.medications if row.status == "active"]
     return render(request, "clinical/chart.html", {
         "chart": chart, "encounter_id": encounter_id,
         "problems": section("problems", chart.problems, title="Problems"),
         "allergies": section("allergies", chart.allergies, title="Allergies"),
         "medications": section("medications", chart.medications, title="Medications",
-                               reconcile_form=ReconcileForm(active=active), last_reconciled=chart.last_reconciled),
+                               last_reconciled=chart.last_reconciled),
         "immunizations": section("immunizations", chart.immunizations, title="Immunizations"),
         "vitals": section("vitals", chart.vitals, title="Vital signs"),
         "smoking": section("smoking", chart.smoking, title="Smoking status"),

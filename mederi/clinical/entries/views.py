@@ -49,6 +49,9 @@ KINDS = {
     "smoking": Kind("Smoking status", social.record_smoking_status, social.smoking_history, {}),
     "family-history": Kind("Family history", social.record_family_history, social.family_history, {}),
 }
+ADD_LABELS = {"vitals": "Record vital signs", "problems": "Add or resolve problems", "allergies": "Record an allergy",
+              "medications": "Add a medication or reconcile", "immunizations": "Record an immunization",
+              "smoking": "Record smoking status", "family-history": "Add family history"}
 SAVED = {"vitals": "Vital signs recorded.", "problems": "Problem list updated.", "allergies": "Allergies updated.",
          "medications": "Medications updated.", "immunizations": "Immunization recorded.",
          "smoking": "Smoking status recorded.", "family-history": "Family history recorded."}
@@ -65,7 +68,8 @@ def partial_context(request, patient_id: str, kind: str, *, form=None, reconcile
     rows = KINDS[kind].listing(context, patient_id)
     values = {"patient_id": patient_id, "kind": kind, "title": KINDS[kind].title, "rows": rows,
               "form": form or FORMS[kind](), "encounter_id": encounter_id, "saved": saved,
-              "can_write": "clinical.write" in permissions_for_request(request)}
+              "can_write": "clinical.write" in permissions_for_request(request), "add_label": ADD_LABELS[kind],
+              "open_form": request.method == "GET"}
     if kind == "medications":
         active = [row for row in rows if row.status == "active"]
         values["reconcile_form"] = reconcile_form or ReconcileForm(active=active)
