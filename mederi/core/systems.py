@@ -88,3 +88,5 @@ PARTICIPATION_TYPE = "http://terminology.hl7.org/CodeSystem/v3-ParticipationType
 QUESTIONNAIRE_USE = "urn:mederi:questionnaire-use"  # Questionnaire.meta.tag: note-template
 NOTE_TEMPLATE_URL = "urn:mederi:note-template:"  # Questionnaire.url of a note template: this + its slug
 SUPERVISING_PRACTITIONER = "urn:mederi:supervising-practitioner"  # Practitioner extension: who co-signs their notes
+TAX_ID = "urn:oid:2.16.840.1.113883.4.4"  # Organization.identifier: the US employer identification number (EIN)
+PROVIDER_TAXONOMY = "http://nucc.org/provider-taxonomy"  # Practitioner.qualification / Organization.type
