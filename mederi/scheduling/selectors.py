@@ -37,9 +37,9 @@ def locations() -> list[tuple[str, str]]:
 
 def bookable_locations() -> list[tuple[str, str]]:
     """(id, name) of the locations that take bookings: the active ones, by name."""
-    contents = occupancy.current_contents("Location", [key for key, _ in locations()])
-    return [(key, name) for key, name in locations()
-            if key in contents and bookable.is_active(jsonio.loads(contents[key]))]
+    places = locations()
+    contents = occupancy.current_contents("Location", [key for key, _ in places])
+    return [(key, name) for key, name in places if key in contents and bookable.is_active(jsonio.loads(contents[key]))]
 
 
 def rooms_by_location() -> list[tuple[str, list[tuple[str, str]]]]:
