@@ -85,13 +85,12 @@ class Chart:
     last_reconciled: str = ""
 
 
-def care_gaps(context: Context, patient_id: str) -> list[dict]:
-    """Preventive care that is due, as CDS cards (summary, detail, indicator).
+def care_gaps(context: Context, patient_id: str, shown: list[str] | None = None) -> list[dict]:
+    """Preventive care that is due or overdue (summary, detail with why and what to do, indicator),
+    from the rules of mederi/clinical/preventive; what it read joins `shown`."""
+    from mederi.clinical.preventive.cards import care_gaps as preventive_gaps
 
-    The seam for the CDS preventive-care service: no such service is registered yet, so there is
-    nothing to show. When one is, call it here (the cards it would add to `patient-view`).
-    """
-    return []
+    return preventive_gaps(context, patient_id, shown)
 
 
 def _number(value) -> float | None:
@@ -234,7 +233,7 @@ def patient_chart(context: Context, patient_id: str) -> Chart:
     chart.vital_trends = _vital_trends(context, patient_id, shown)
     chart.labs, chart.lab_trends = _labs(context, patient_id, shown)
     chart.visits = _visits(context, patient_id, shown)
-    chart.care_gaps = care_gaps(context, patient_id)
+    chart.care_gaps = care_gaps(context, patient_id, shown)
     chart.sees_insurance = access.allows(context, "Coverage", "search")
     if chart.sees_insurance:
         chart.insurance = _insurance(context, patient_id, shown)
