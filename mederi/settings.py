@@ -39,6 +39,8 @@ INSTALLED_APPS = [
     "mederi.scheduling",
     "mederi.scheduling.reminders",
     "mederi.billing",
+    "mederi.billing.ledger",
+    "mederi.billing.remittance",
     "mederi.interop",
     "mederi.portal",
     "mederi.reports",

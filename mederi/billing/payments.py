@@ -1,7 +1,7 @@
 """Money taken from patients at the desk: a copay at check-in, a prepayment, a balance.
 
-Each payment is a posting in `PatientPayment`, with a receipt number, and an entry in the audit
-log. Postings are never changed: a mistake is voided with a reason and stays on record, so the
+Each payment is a posting in `PatientPayment`, with a receipt number, a ledger transaction (cash
+in, the patient's account credited) and an entry in the audit log. Postings are never changed: a mistake is voided with a reason and stays on record, so the
 day's takings can always be reconciled with the drawer and the card terminal.
 """
 
@@ -13,6 +13,7 @@ from decimal import Decimal, InvalidOperation
 from django.db import transaction
 
 from mederi.audit import services as audit
+from mederi.billing.ledger import services as ledger
 from mederi.billing.models import ControlNumber, PatientPayment
 from mederi.core import clock
 from mederi.core.context import Context
@@ -90,6 +91,7 @@ def collect_payment(context: Context, patient_id: str, amount, method: str, *, k
             receipt_number=_receipt_number(), patient_id=patient_id, appointment_id=appointment_id or "",
             kind=kind, amount=amount, method=method, reference=reference, location_id=context.location_id or "",
             received_by=context.user_name or audit.actor_name(context))
+        ledger.post_patient_payment(payment)
         audit.record(context, "create", patient_id=patient_id, resource_type="PatientPayment",
                      resource_ids=[payment.receipt_number],
                      detail={"amount": str(amount), "method": method, "kind": kind, "appointment": appointment_id})
@@ -110,6 +112,7 @@ def void_payment(context: Context, receipt_number: str, reason: str) -> PatientP
             raise InvalidRequest.single(f"receipt {receipt_number} was already voided")
         payment.voided_at, payment.void_reason = clock.now(), reason[:200]
         payment.save(update_fields=["voided_at", "void_reason"])
+        ledger.reverse_patient_payment(payment, payment.void_reason)
         audit.record(context, "update", patient_id=payment.patient_id, resource_type="PatientPayment",
                      resource_ids=[receipt_number], detail={"voided": True, "reason": payment.void_reason})
     return payment

@@ -1,0 +1,285 @@
+"""Posting to the ledger: balanced transactions, reversals, and the everyday movements built on them.
+
+`post_many` is the one write path of the ledger. It checks that each transaction balances (debits
+equal credits, to the cent, in Decimal), skips a transaction whose `source_key` was posted before
+(so posting the same copay or 835 claim twice posts once), inserts transactions and postings in
+bulk and moves the account balances, all in one database transaction. Everything else here —
+charges, desk payments, refunds, write-offs, reversals — builds drafts and hands them to it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db import transaction as db_transaction
+from django.db.models import BigIntegerField, Case, F, Value, When
+
+from mederi.audit import services as audit
+from mederi.billing import practice
+from mederi.core.context import Context
+from mederi.core.errors import Forbidden, InvalidRequest
+
+from .models import Account, Posting, Transaction, as_cents
+
+CENT = Decimal("0.01")
+PERMISSION = "payments.post"
+
+CASH = "practice:cash"
+REVENUE = "practice:revenue"
+CONTRACTUAL = "practice:contractual"
+WRITE_OFFS = "practice:write-offs"
+OTHER_ADJUSTMENTS = "practice:other-adjustments"
+PRACTICE_ACCOUNTS = {
+    CASH: (Account.CASH, "Cash and deposits"),
+    REVENUE: (Account.REVENUE, "Practice revenue"),
+    CONTRACTUAL: (Account.CONTRACTUAL, "Contractual adjustments"),
+    WRITE_OFFS: (Account.WRITE_OFF, "Write-offs"),
+    OTHER_ADJUSTMENTS: (Account.OTHER_ADJUSTMENT, "Other adjustments"),
+}
+WRITE_OFF_REASONS = {
+    "small-balance": "Small balance",
+    "bad-debt": "Bad debt (sent to collections)",
+    "hardship": "Financial hardship",
+    "courtesy": "Professional courtesy",
+    "timely-filing": "Timely filing limit passed",
+    "other": "Other",
+}
+
+
+def patient_account(patient_id: str) -> str:
+    return f"patient:{patient_id}"
+
+
+def payer_account(organization_id: str) -> str:
+    return f"payer:{organization_id}"
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One line of a transaction: `amount` is a debit when positive, a credit when negative."""
+
+    account: str  # an account key
+    amount: Decimal
+    service_date: dt.date | None = None  # the transaction's effective date when not given
+    claim_number: str = ""
+    group_code: str = ""
+    reason_code: str = ""
+
+
+@dataclass
+class Draft:
+    kind: str
+    source_type: str
+    source_id: str
+    entries: list[Entry]
+    source_key: str | None = None
+    reason_code: str = ""
+    memo: str = ""
+    effective_date: dt.date | None = None
+    posted_by: str = ""
+    reverses_id: int | None = None
+    posted: bool = field(default=False, init=False)  # set by post_many: False when the key was posted before
+
+
+def _checked(draft: Draft) -> list[Entry]:
+    entries = [entry for entry in draft.entries if entry.amount != 0]
+    for entry in entries:
+        if not isinstance(entry.amount, Decimal) or not entry.amount.is_finite():
+            raise InvalidRequest.single(f"an amount must be a Decimal, not {entry.amount!r}")
+        if entry.amount != entry.amount.quantize(CENT):
+            raise InvalidRequest.single(f"{entry.amount} has more than two digits after the point")
+    debits = sum((e.amount for e in entries if e.amount > 0), Decimal("0.00"))
+    credits = -sum((e.amount for e in entries if e.amount < 0), Decimal("0.00"))
+    if debits != credits:
+        raise InvalidRequest.single(
+            f"the {draft.kind} from {draft.source_type} {draft.source_id} does not balance: debits {debits:.2f}, "
+            f"credits {credits:.2f}, {abs(debits - credits):.2f} apart"
+        )
+    if not entries:
+        raise InvalidRequest.single(f"the {draft.kind} from {draft.source_type} {draft.source_id} moves no money")
+    return entries
+
+
+def _kind_of(key: str) -> tuple[str, str, str]:
+    """(kind, party id, name) of an account key."""
+    if key in PRACTICE_ACCOUNTS:
+        kind, name = PRACTICE_ACCOUNTS[key]
+        return kind, "", name
+    prefix, _, party = key.partition(":")
+    if prefix in (Account.PATIENT, Account.PAYER) and party:
+        return prefix, party, ""
+    raise InvalidRequest.single(f"{key!r} is not a ledger account")
+
+
+def accounts_for(keys: set[str]) -> dict[str, Account]:
+    """The accounts with these keys, opened on first use."""
+    found = {account.key: account for account in Account.objects.filter(key__in=keys)}
+    missing = [key for key in keys if key not in found]
+    if missing:
+        new = []
+        for key in missing:
+            kind, party, name = _kind_of(key)
+            new.append(Account(key=key, kind=kind, party_id=party, name=name))
+        Account.objects.bulk_create(new, ignore_conflicts=True)
+        found.update({account.key: account for account in Account.objects.filter(key__in=missing)})
+    return found
+
+
+def _move_balances(deltas: dict[int, int]) -> None:
+    items = [(pk, delta) for pk, delta in deltas.items() if delta != 0]
+    for start in range(0, len(items), 500):
+        chunk = items[start : start + 500]
+        change = Case(*[When(pk=pk, then=Value(delta)) for pk, delta in chunk], output_field=BigIntegerField())
+        Account.objects.filter(pk__in=[pk for pk, _ in chunk]).update(balance_cents=F("balance_cents") + change)
+
+
+def post_many(drafts: list[Draft]) -> list[Transaction]:
+    """Post each draft as one balanced transaction; a draft whose source_key is already posted is skipped.
+
+    Returns the transactions in the order of the drafts (the earlier one for a skipped draft).
+    Nothing is posted when any draft is refused.
+    """
+    checked = [(draft, _checked(draft)) for draft in drafts]
+    keys = [draft.source_key for draft in drafts if draft.source_key]
+    today = practice.today()
+    with db_transaction.atomic():
+        earlier = {tx.source_key: tx for tx in Transaction.objects.filter(source_key__in=keys)} if keys else {}
+        fresh: list[tuple[Draft, list[Entry]]] = []
+        seen: set[str] = set()
+        for draft, entries in checked:
+            if draft.source_key and (draft.source_key in earlier or draft.source_key in seen):
+                continue
+            if draft.source_key:
+                seen.add(draft.source_key)
+            fresh.append((draft, entries))
+        accounts = accounts_for({entry.account for _, entries in fresh for entry in entries})
+        rows = [Transaction(kind=d.kind, source_type=d.source_type, source_id=d.source_id[:120],
+                            source_key=d.source_key, reason_code=d.reason_code, memo=d.memo[:300],
+                            effective_date=d.effective_date or today, posted_by=d.posted_by[:150],
+                            reverses_id=d.reverses_id) for d, _ in fresh]
+        Transaction.objects.bulk_create(rows)
+        postings, deltas = [], defaultdict(int)
+        for row, (draft, entries) in zip(rows, fresh, strict=True):
+            draft.posted = True
+            for entry in entries:
+                account = accounts[entry.account]
+                cents = as_cents(entry.amount)
+                postings.append(Posting(transaction=row, account=account, amount_cents=cents,
+                                        service_date=entry.service_date or row.effective_date,
+                                        claim_number=entry.claim_number, group_code=entry.group_code,
+                                        reason_code=entry.reason_code))
+                deltas[account.pk] += cents
+        Posting.objects.bulk_create(postings, batch_size=2000)
+        _move_balances(deltas)
+    by_draft = iter(rows)
+    posted = {id(draft): next(by_draft) for draft, _ in fresh}
+    result = []
+    for draft in drafts:
+        if id(draft) in posted:
+            result.append(posted[id(draft)])
+        else:
+            result.append(earlier.get(draft.source_key) or next(r for r in rows if r.source_key == draft.source_key))
+    return result
+
+
+def post(draft: Draft) -> Transaction:
+    return post_many([draft])[0]
+
+
+def reversal_of(original: Transaction, *, memo: str = "", posted_by: str = "", source_key: str | None = None,
+                effective_date: dt.date | None = None) -> Draft:
+    """A draft that undoes `original` posting for posting, on the same service dates."""
+    if original.kind == Transaction.REVERSAL:
+        raise InvalidRequest.single(f"transaction {original.pk} is itself a reversal: post the original again instead")
+    if Transaction.objects.filter(reverses=original).exists():
+        raise InvalidRequest.single(f"transaction {original.pk} was already reversed")
+    entries = [Entry(p.account.key, -p.amount, p.service_date, p.claim_number, p.group_code, p.reason_code)
+               for p in original.postings.select_related("account")]
+    return Draft(Transaction.REVERSAL, original.source_type, original.source_id, entries, source_key=source_key,
+                 reason_code=original.reason_code, memo=memo or f"reverses transaction {original.pk}",
+                 effective_date=effective_date, posted_by=posted_by, reverses_id=original.pk)
+
+
+def reverse(original: Transaction, **options) -> Transaction:
+    return post(reversal_of(original, **options))
+
+
+# ---------------------------------------------------------------- everyday movements
+
+
+def charge_draft(claim_number: str, patient_id: str, payer_id: str, total: Decimal, service_date: dt.date,
+                 claim_id: str = "") -> Draft:
+    """A claim's charges owed by its payer: the payer's account is debited, revenue credited."""
+    debtor = payer_account(payer_id) if payer_id else patient_account(patient_id)
+    entries = [Entry(debtor, total, service_date, claim_number), Entry(REVENUE, -total, service_date, claim_number)]
+    return Draft(Transaction.CHARGE, "claim", claim_id or claim_number, entries, source_key=f"charge:{claim_number}",
+                 memo=f"claim {claim_number} for Patient/{patient_id}")
+
+
+def post_patient_payment(payment) -> Transaction:
+    """A desk payment (`PatientPayment`): cash in, the patient's account credited."""
+    day = practice.day_of(payment.received_at)
+    entries = [Entry(CASH, payment.amount, day), Entry(patient_account(payment.patient_id), -payment.amount, day)]
+    return post(Draft(Transaction.PATIENT_PAYMENT, "patient-payment", payment.receipt_number, entries,
+                      source_key=f"patient-payment:{payment.receipt_number}", reason_code=payment.kind,
+                      memo=f"{payment.get_kind_display()} by {payment.method}", effective_date=day,
+                      posted_by=payment.received_by))
+
+
+def reverse_patient_payment(payment, reason: str) -> Transaction | None:
+    original = Transaction.objects.filter(source_key=f"patient-payment:{payment.receipt_number}").first()
+    if original is None:
+        return None
+    return reverse(original, memo=f"void: {reason}"[:300], posted_by=payment.received_by,
+                   source_key=f"patient-payment-void:{payment.receipt_number}")
+
+
+def _require(context: Context) -> None:
+    if not context.is_system and PERMISSION not in context.permissions:
+        raise Forbidden("your roles do not allow posting payments and adjustments")
+
+
+def _amount(text) -> Decimal:
+    from mederi.billing.payments import parse_amount
+
+    return parse_amount(text)
+
+
+def refund(context: Context, patient_id: str, amount, method: str, note: str = "") -> Transaction:
+    """Money paid back to a patient: the patient's account is debited, cash credited."""
+    _require(context)
+    amount = _amount(amount)
+    if method not in ("card", "cash", "check", "other"):
+        raise InvalidRequest.single("choose how the refund is paid: card, cash, check or other", expression="method")
+    return _post_for_patient(context, patient_id, Transaction.REFUND, method, note, [
+        Entry(patient_account(patient_id), amount), Entry(CASH, -amount)])
+
+
+def write_off(context: Context, patient_id: str, amount, reason: str, note: str = "") -> Transaction:
+    """A balance the practice gives up on, with the reason: the patient's account is credited."""
+    _require(context)
+    amount = _amount(amount)
+    if reason not in WRITE_OFF_REASONS:
+        raise InvalidRequest.single("choose why the balance is written off", expression="reason")
+    if reason == "other" and len((note or "").strip()) < 5:
+        raise InvalidRequest.single("say why the balance is written off (at least 5 characters)", expression="note")
+    return _post_for_patient(context, patient_id, Transaction.WRITE_OFF, reason, note, [
+        Entry(WRITE_OFFS, amount), Entry(patient_account(patient_id), -amount)])
+
+
+def _post_for_patient(context: Context, patient_id: str, kind: str, reason: str, note: str,
+                      entries: list[Entry]) -> Transaction:
+    from mederi.fhir.repository import Repository
+
+    Repository(context).read("Patient", patient_id)  # exists, and the caller may see this chart
+    who = context.user_name or audit.actor_name(context)
+    with db_transaction.atomic():
+        posted = post(Draft(kind, "patient", patient_id, entries, reason_code=reason, memo=(note or "").strip()[:300],
+                            posted_by=who))
+        audit.record(context, "create", patient_id=patient_id, resource_type="LedgerTransaction",
+                     resource_ids=[str(posted.pk)], detail={"kind": kind, "reason": reason,
+                                                            "amount": str(entries[0].amount)})
+    return posted
