@@ -386,14 +386,27 @@ def _check_value(value: str, delimiters: Delimiters, segment_id: str) -> str:
 def write_segments(segments: list[Segment], delimiters: Delimiters = STANDARD, *, line_breaks: bool = False) -> str:
     """Serialize segments, dropping trailing empty elements as X12 requires."""
     lines = []
+    known_ids: set[str] = set()
+    separator, terminator = delimiters.element, delimiters.segment
     for segment in segments:
         segment_id = segment[0] if segment else ""
-        if not isinstance(segment_id, str) or not _SEGMENT_ID.fullmatch(segment_id):
-            raise X12Error(f"{segment_id!r} is not a segment name (two or three capital letters or digits)")
-        values = [_check_value(value, delimiters, segment_id) for value in segment]
+        if segment_id not in known_ids:
+            if not isinstance(segment_id, str) or not _SEGMENT_ID.fullmatch(segment_id):
+                raise X12Error(f"{segment_id!r} is not a segment name (two or three capital letters or digits)")
+            known_ids.add(segment_id)
+        values = list(segment)
         while len(values) > 1 and values[-1] == "":
             values.pop()
-        lines.append(delimiters.element.join(values) + delimiters.segment)
+        try:
+            line = separator.join(values)
+        except TypeError:
+            line = None
+        # One check of the whole line is enough when it is clean; otherwise find the value at fault.
+        if line is None or line.count(separator) != len(values) - 1 or terminator in line or "\r" in line \
+                or "\n" in line:
+            for value in segment:
+                _check_value(value, delimiters, segment_id)
+        lines.append(line + terminator)
     return ("\n" if line_breaks else "").join(lines) + ("\n" if line_breaks and lines else "")
 
 
