@@ -40,6 +40,12 @@ LAB_TESTS = {
     "4548-4": "Hemoglobin A1c",
     "3016-3": "Thyroid stimulating hormone (TSH)",
     "24356-8": "Urinalysis, complete",
+    "34714-6": "Prothrombin time with INR (PT/INR)",
+    "62292-8": "Vitamin D, 25-hydroxy",
+    "2276-4": "Ferritin",
+    "2132-9": "Vitamin B12",
+    "1558-6": "Glucose, fasting",
+    "2857-1": "Prostate specific antigen (PSA)",
 }
 PRIORITIES = {"routine": "R", "urgent": "A", "stat": "S"}  # ServiceRequest.priority -> ORC-7.6 / TQ1-9
 
@@ -89,8 +95,9 @@ def _orm(lab: LabConnection, control_id: str, patient: dict, mrn: str, orders: l
 
 
 def place_lab_order(context: Context, patient_id: str, tests: list[str], lab_id: int, *, priority: str = "routine",
-                    note: str = "") -> OutboundOrder:
-    """Order `tests` (LOINC codes of LAB_TESTS) for a patient from a lab; the ORM goes out after the commit."""
+                    note: str = "", encounter_id: str = "") -> OutboundOrder:
+    """Order `tests` (LOINC codes of LAB_TESTS) for a patient from a lab; the ORM goes out after the commit.
+    `encounter_id` ties the orders to the visit they were placed in (the caller checks it is this patient's)."""
     if PERMISSION not in context.permissions:
         raise Forbidden(f"your roles do not allow ordering tests (it needs the permission {PERMISSION})")
     requester = _requester(context)
@@ -127,6 +134,8 @@ def place_lab_order(context: Context, patient_id: str, tests: list[str], lab_id:
             }
             if note.strip():
                 body["note"] = [{"text": note.strip()}]
+            if encounter_id:
+                body["encounter"] = {"reference": f"Encounter/{encounter_id}"}
             orders.append(repo.create(body).stored.as_dict())
         control_id = uuid.uuid4().hex[:20]
         outbound = OutboundOrder.objects.create(
