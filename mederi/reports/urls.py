@@ -10,4 +10,5 @@ urlpatterns = [
     path("utilization/", views.utilization, name="utilization"),
     path("appointments/", views.appointments, name="appointments"),
     path("eligibility-failures/", views.eligibility_failures, name="eligibility-failures"),
+    path("quality-measures/", views.quality_measures, name="quality-measures"),
 ]

@@ -20,7 +20,7 @@ from mederi.accounts.context import context_for_request, permissions_for_request
 from mederi.accounts.decorators import staff_page
 from mederi.accounts.permissions import all_permissions
 from mederi.core.errors import Forbidden
-from mederi.reports import exports, selectors
+from mederi.reports import exports, quality, selectors
 from mederi.reports.charts import bar_chart
 from mederi.reports.errors import ReportError
 from mederi.reports.forms import FIELDS, add_report_error, filter_form
@@ -87,6 +87,10 @@ REPORTS = (
            "Insurance checks that found coverage not active, were rejected, or got no usable answer.",
            "insurance.read", "reports/eligibility_failures.html", selectors.eligibility_failures,
            exports.eligibility_failures_csv, _eligibility_charts),
+    Report("quality-measures", "Quality measures",
+           "Diabetes HbA1c poor control, controlling high blood pressure, tobacco screening and cessation.",
+           "clinical.read", "reports/quality_measures.html", quality.quality_measures, quality.quality_csv,
+           quality.quality_charts),
 )
 BY_SLUG = {r.slug: r for r in REPORTS}
 
@@ -182,3 +186,4 @@ no_shows = _page("no-shows")
 utilization = _page("utilization")
 appointments = _page("appointments")
 eligibility_failures = _page("eligibility-failures")
+quality_measures = _page("quality-measures")
