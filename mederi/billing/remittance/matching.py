@@ -1,0 +1,111 @@
+"""Finding what an 835 talks about: our Claims by claim number (CLP01 = CLM01), each service line by its
+REF*6R line control number or else by procedure and charge, and the payer Organization.
+
+Claims are looked up in chunks with one search each (`identifier=system|a,system|b,...`), so an
+835 of ten thousand claims costs some fifty searches, not ten thousand.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from mederi.billing import claim_status
+from mederi.billing.x12.remittance import ServiceLine
+from mederi.core import systems
+from mederi.fhir.repository import Repository
+
+CHUNK = 200
+
+
+@dataclass
+class ClaimMatch:
+    claim: dict
+    payer_id: str  # the Organization the claim was sent to (its focal coverage's payor)
+
+    @property
+    def claim_id(self) -> str:
+        return self.claim["id"]
+
+    @property
+    def patient_id(self) -> str:
+        return self.claim["patient"]["reference"].split("/", 1)[1]
+
+    @property
+    def total(self) -> Decimal:
+        return Decimal(str(self.claim.get("total", {}).get("value", "0")))
+
+    @property
+    def service_date(self) -> str:
+        period = self.claim.get("billablePeriod") or {}
+        return period.get("start") or self.claim.get("created", "")[:10]
+
+
+def _search_all(repository: Repository, resource_type: str, parameter: str, values: list[str]) -> list[dict]:
+    found = []
+    for start in range(0, len(values), CHUNK):
+        chunk = values[start : start + CHUNK]
+        result = repository.search(resource_type, [(parameter, ",".join(chunk)), ("_count", "1000")],
+                                   first_page_only=True)
+        found += [stored.as_dict() for stored in result.matches]
+    return found
+
+
+def _reference_id(reference: dict | None, resource_type: str) -> str:
+    text = (reference or {}).get("reference", "")
+    prefix = f"{resource_type}/"
+    return text[len(prefix):] if text.startswith(prefix) else ""
+
+
+def find_claims(repository: Repository, claim_numbers: list[str]) -> dict[str, list[ClaimMatch]]:
+    """Every Claim carrying each claim number, with the payer it went to."""
+    wanted = sorted({number for number in claim_numbers if number})
+    escaped = [f"{systems.CLAIM_NUMBER}|{number.replace(',', chr(92) + ',')}" for number in wanted]
+    claims = _search_all(repository, "Claim", "identifier", escaped)
+    coverage_ids = set()
+    for claim in claims:
+        coverage_ids.add(_focal_coverage(claim))
+    coverage_ids.discard("")
+    payors = {}
+    for coverage in _search_all(repository, "Coverage", "_id", sorted(coverage_ids)):
+        payors[coverage["id"]] = next((_reference_id(p, "Organization") for p in coverage.get("payor", ())), "")
+    matches: dict[str, list[ClaimMatch]] = {}
+    for claim in claims:
+        number = claim_status.claim_number(claim)
+        if number in wanted:
+            matches.setdefault(number, []).append(ClaimMatch(claim, payors.get(_focal_coverage(claim), "")))
+    return matches
+
+
+def _focal_coverage(claim: dict) -> str:
+    insurance = claim.get("insurance") or []
+    focal = next((entry for entry in insurance if entry.get("focal")), insurance[0] if insurance else None)
+    return _reference_id((focal or {}).get("coverage"), "Coverage")
+
+
+def find_payer(repository: Repository, payer_id: str) -> str:
+    """The payer Organization whose X12 payer id is `payer_id`, or "" when there is not exactly one."""
+    if not payer_id:
+        return ""
+    found = _search_all(repository, "Organization", "identifier", [f"{systems.PAYER_ID}|{payer_id}"])
+    return found[0]["id"] if len(found) == 1 else ""
+
+
+def _code(item: dict) -> str:
+    codings = (item.get("productOrService") or {}).get("coding") or [{}]
+    return codings[0].get("code", "")
+
+
+def match_line(claim: dict, line: ServiceLine, taken: set[int]) -> int | None:
+    """The item sequence of the Claim that an 835 service line pays, or None when none fits."""
+    number = claim_status.claim_number(claim) or ""
+    items = [item for item in claim.get("item", ()) if item["sequence"] not in taken]
+    if line.control_number:
+        for item in items:
+            if claim_status.line_control_number(number, item["sequence"]) == line.control_number:
+                return item["sequence"]
+    for item in items:
+        net = Decimal(str((item.get("net") or {}).get("value", "0")))
+        if _code(item) == line.procedure and net == line.charge:
+            return item["sequence"]
+    return None

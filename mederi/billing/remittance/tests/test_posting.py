@@ -1,0 +1,167 @@
+"""Posting 835s: payments and adjustments in the ledger, claims marked, answers kept, twice posts once, all or nothing."""
+
+from decimal import Decimal
+
+import pytest
+
+from mederi.accounts.context import context_for_user
+from mederi.billing import claim_status
+from mederi.billing.ledger import selectors
+from mederi.billing.ledger.models import Posting, Transaction
+from mederi.billing.ledger.services import CASH, CONTRACTUAL, REVENUE, patient_account, payer_account
+from mederi.billing.remittance import posting
+from mederi.billing.remittance.models import PostedClaimPayment, RemittanceFile, WorkItem
+from mederi.billing.x12.remittance import Adjustment, ProviderAdjustment
+from mederi.conftest import staff_user
+from mederi.core.context import Context
+from mederi.core.errors import Forbidden, InvalidRequest
+from mederi.fhir.models import Resource
+from mederi.fhir.repository import Repository
+
+from .conftest import claim_payment, era, make_claim, paid_line, standard_payment
+
+D = Decimal
+SYSTEM = Context.system("test")
+
+
+def balance(key):
+    return selectors.balance_of(key)
+
+
+def claim(claim_id):
+    return Repository(SYSTEM).read("Claim", claim_id).as_dict()
+
+
+def nothing_posted():
+    return (not Transaction.objects.exists() and not RemittanceFile.objects.exists()
+            and not Resource.objects.filter(resource_type__in=["ClaimResponse", "PaymentReconciliation"]).exists())
+
+
+def test_a_payment_posts_the_charge_payment_write_off_and_patient_share(clinic):
+    claim_id = make_claim("C000000001")
+    result = posting.post_remittance(SYSTEM, era(standard_payment()), name="acme-0302.835")
+    assert (result.claims_posted, result.queued) == (1, 0)
+    assert balance(payer_account("payer-acme")) == D("0.00")  # charged 180, paid 120, 40 contractual, 20 to patient
+    assert balance(patient_account("pat-jane")) == D("20.00")
+    assert (balance(CASH), balance(CONTRACTUAL), balance(REVENUE)) == (D("120.00"), D("40.00"), D("-180.00"))
+    assert claim_status.status_of(claim(claim_id)) == claim_status.PAID
+    reasons = set(Posting.objects.exclude(group_code="").values_list("group_code", "reason_code"))
+    assert reasons == {("CO", "45"), ("PR", "2")}
+    [response] = Repository(SYSTEM).search("ClaimResponse", [("request", f"Claim/{claim_id}")]).matches
+    answer = response.as_dict()
+    assert [item["itemSequence"] for item in answer["item"]] == [1, 2]
+    assert answer["payment"]["amount"]["value"] == D("120.00")
+    [payment] = Repository(SYSTEM).search("PaymentReconciliation", []).matches
+    assert payment.as_dict()["paymentAmount"]["value"] == D("120.00")
+
+
+def test_posting_the_same_835_twice_posts_nothing_the_second_time(clinic):
+    make_claim("C000000001")
+    text = era(standard_payment())
+    posting.post_remittance(SYSTEM, text)
+    counts = (Transaction.objects.count(), Posting.objects.count(), Resource.objects.count())
+    again = posting.post_remittance(SYSTEM, text)
+    assert again.already_posted and "nothing was posted again" in again.summary()
+    resent = posting.post_remittance(SYSTEM, era(standard_payment(), control=2))  # same remittance, another file
+    assert (resent.claims_posted, resent.claims_skipped) == (0, 1)
+    assert (Transaction.objects.count(), Posting.objects.count(), Resource.objects.count()) == counts
+    assert balance(CASH) == D("120.00")
+
+
+def test_a_crash_half_way_leaves_nothing_posted_and_the_file_posts_later(clinic, monkeypatch):
+    make_claim("C000000001")
+    make_claim("C000000002", patient_id="pat-ann", coverage_id="cov-ann")
+    text = era(standard_payment(), standard_payment("C000000002"))
+    real = PostedClaimPayment.objects.bulk_create
+
+    def die(*args, **kwargs):
+        raise RuntimeError("the worker was killed")
+
+    monkeypatch.setattr(PostedClaimPayment.objects, "bulk_create", die)
+    with pytest.raises(RuntimeError):
+        posting.post_remittance(SYSTEM, text)
+    assert nothing_posted() and claim_status.status_of(claim(Resource.objects.get(
+        resource_type="Claim", logical_id__isnull=False, content__contains="C000000002").logical_id)) == "submitted"
+    monkeypatch.setattr(PostedClaimPayment.objects, "bulk_create", real)
+    assert posting.post_remittance(SYSTEM, text).claims_posted == 2
+    assert balance(CASH) == D("240.00")
+
+
+def test_a_reversal_takes_back_the_earlier_payment_and_a_correction_posts_anew(clinic):
+    claim_id = make_claim("C000000001")
+    posting.post_remittance(SYSTEM, era(standard_payment()))
+    reversal = claim_payment("C000000001", "-120.00", charge="-180.00", status="22",
+                             adjustments=[Adjustment("CO", "45", D("-40.00")), Adjustment("PR", "2", D("-20.00"))])
+    corrected = claim_payment("C000000001", "140.00", charge="180.00",
+                              adjustments=[Adjustment("CO", "45", D("30.00")), Adjustment("PR", "2", D("10.00"))])
+    result = posting.post_remittance(SYSTEM, era(reversal, corrected, trace="EFT-5002"))
+    assert result.claims_posted == 2
+    assert Transaction.objects.filter(kind=Transaction.REVERSAL).count() == 1
+    assert balance(CASH) == D("140.00") and balance(patient_account("pat-jane")) == D("10.00")
+    assert balance(payer_account("payer-acme")) == D("0.00")
+    assert claim_status.status_of(claim(claim_id)) == claim_status.PAID
+
+
+def test_a_reversal_of_a_payment_never_posted_goes_to_the_work_queue(clinic):
+    reversal = claim_payment("C000000077", "-50.00", charge="-80.00", status="22")
+    result = posting.post_remittance(SYSTEM, era(reversal, trace="EFT-6001", provider_adjustments=[
+        ProviderAdjustment("1612345672", None, "FB", "X", D("-50.00"))]))
+    [item] = WorkItem.objects.all()
+    assert item.kind == WorkItem.ORPHAN_REVERSAL and "never posted" in item.detail and result.queued == 1
+
+
+def test_provider_level_adjustments_and_takebacks_post_to_the_payer_account(clinic):
+    make_claim("C000000001")
+    text = era(standard_payment(), provider_adjustments=[
+        ProviderAdjustment("1612345672", None, "WO", "C000000009", D("25.00")),
+        ProviderAdjustment("1612345672", None, "L6", "", D("-1.50"))])
+    posting.post_remittance(SYSTEM, text)
+    assert balance(CASH) == D("96.50")  # 120 paid, 25 taken back, 1.50 interest added
+    assert balance(payer_account("payer-acme")) == D("23.50")
+    assert set(Transaction.objects.filter(kind=Transaction.PROVIDER_ADJUSTMENT).values_list("reason_code",
+                                                                                            flat=True)) == {"WO", "L6"}
+
+
+def test_unknown_claims_and_lines_go_to_the_work_queue_and_the_money_is_held_on_the_payer(clinic):
+    make_claim("C000000001", lines=(("99213", "150.00"),))
+    odd_line = standard_payment()
+    odd_line.lines[1].control_number = ""
+    odd_line.lines[1].procedure = "99999"
+    result = posting.post_remittance(SYSTEM, era(odd_line, claim_payment(
+        "C000000404", "60.00", paid_line("99212", "90.00", "60.00", "", Adjustment("CO", "45", D("30.00"))))))
+    kinds = sorted(WorkItem.objects.values_list("kind", flat=True))
+    assert kinds == [WorkItem.UNMATCHED_CLAIM, WorkItem.UNMATCHED_LINE] and result.queued == 2
+    assert "no claim has this number" in WorkItem.objects.get(kind=WorkItem.UNMATCHED_CLAIM).detail
+    assert balance(CASH) == D("180.00")
+
+
+def test_a_denial_marks_the_claim_and_queues_the_reason_with_the_next_action(clinic):
+    claim_id = make_claim("C000000001", lines=(("99213", "150.00"),))
+    denied = claim_payment("C000000001", "0", paid_line("99213", "150.00", "0", "C000000001-1",
+                                                         Adjustment("CO", "197", D("150.00"))), status="4",
+                           remarks=["N54"])
+    posting.post_remittance(SYSTEM, era(denied))
+    [item] = WorkItem.objects.all()
+    assert (item.kind, item.group_code, item.reason_code) == (WorkItem.DENIAL, "CO", "197")
+    assert "authorization" in item.detail.lower()
+    assert claim_status.status_of(claim(claim_id)) == claim_status.DENIED
+    assert balance(payer_account("payer-acme")) == D("0.00") and balance(CONTRACTUAL) == D("150.00")
+
+
+def test_an_unbalanced_or_damaged_835_is_refused_with_the_reason_and_nothing_posted(clinic):
+    make_claim("C000000001")
+    text = era(standard_payment()).replace("BPR*I*120.00*", "BPR*I*125.00*")
+    with pytest.raises(InvalidRequest) as refused:
+        posting.post_remittance(SYSTEM, text, name="bad.835")
+    assert "bad.835 cannot be posted" in str(refused.value.issues[0].diagnostics)
+    assert "5.00 apart" in str(refused.value.issues[0].diagnostics)
+    with pytest.raises(InvalidRequest, match="this is not an X12 file"):
+        posting.post_remittance(SYSTEM, "not an x12 file")
+    assert nothing_posted()
+
+
+def test_only_those_who_post_payments_may_post_a_remittance(clinic):
+    desk = context_for_user(staff_user("desk", "front_desk"))
+    with pytest.raises(Forbidden):
+        posting.post_remittance(desk, era(standard_payment()))
+    assert nothing_posted()
