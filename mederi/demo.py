@@ -288,6 +288,7 @@ def _app_demos():
     from mederi.clinical.entries import demo as charts
     from mederi.clinical.notes import demo as notes
     from mederi.clinical.prescribing import demo as prescribing
+    from mederi.clinical.preventive import demo as preventive
     from mederi.interop import demo as labs
     from mederi.patients import demo as patients
     from mederi.portal import demo as portal
@@ -304,4 +305,4 @@ def _app_demos():
         return f"pre-visit questionnaire: Questionnaire/{portal.load_demo(today)}"
 
     return [registration, billing.load_demo, schedule.load_demo, reminder_rules, questionnaire, labs.load_demo,
-            notes.load_demo, prescribing.load_demo, charts.load_demo]
+            notes.load_demo, prescribing.load_demo, charts.load_demo, preventive.load_demo]
