@@ -13,7 +13,7 @@ Supported item types: group, display, string, text, boolean, integer, decimal, d
 open-choice (answerOption with valueCoding, valueString, valueInteger or valueDate), with `required`,
 `repeats` (choices become checkboxes), `maxLength`, the minValue/maxValue extensions (integer, decimal,
 date) and `enableWhen` (operators exists, =, !=, <, >, <=, >=; enableBehavior all or any). Answers are
-cleaned before they are kept: control characters are dropped, a one-line answer stays on one line,
+cleaned before they are kept: control and private-use characters are dropped, a one-line answer stays on one line,
 and surrounding spaces go.
 """
 
@@ -276,7 +276,7 @@ def clean_text(value: str, *, one_line: bool) -> str:
     for ch in value:
         if ch in "\n\t":
             kept.append(" " if one_line else ch)
-        elif unicodedata.category(ch) not in ("Cc", "Cs", "Cn"):
+        elif unicodedata.category(ch) not in ("Cc", "Cs", "Cn", "Co"):  # private-use characters mean nothing
             kept.append(ch)
     return "".join(kept).strip()
 
