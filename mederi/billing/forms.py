@@ -39,6 +39,9 @@ class PayerForm(forms.Form):
     usage = forms.ChoiceField(choices=PayerConnection.USAGES, initial=PayerConnection.TEST, label="Usage (ISA15)")
     timeout_seconds = forms.IntegerField(initial=30, label="Wait for an answer (seconds)")
     active = forms.BooleanField(required=False, initial=True, label="Use this connection")
+    timely_filing_days = forms.IntegerField(required=False, initial=365, label="Timely filing limit (days)",
+                                            help_text="Claims sent later than this after the service are denied; "
+                                                      "the scrubber warns first. Empty means 365.")
 
     def __init__(self, *args, repository: Repository, organization_id: str | None = None,
                  existing: PayerConnection | None = None, **kwargs):

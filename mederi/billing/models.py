@@ -44,6 +44,7 @@ class PayerConnection(models.Model):
     submitter_name = models.CharField(max_length=60, blank=True)
     usage = models.CharField(max_length=1, choices=USAGES, default=TEST)  # ISA15
     timeout_seconds = models.PositiveSmallIntegerField(default=30)
+    timely_filing_days = models.PositiveSmallIntegerField(default=365)  # claims older than this are denied
     active = models.BooleanField(default=True)
     updated = models.DateTimeField(auto_now=True)
 
@@ -158,4 +159,4 @@ class PatientPayment(models.Model):
         return f"{self.receipt_number}: {self.amount} {self.method} from Patient/{self.patient_id}"
 
 # Fee schedules and licensed CPT descriptions live with the claims code.
-from mederi.billing.claims.tables import BatchClaim, FeeSchedule, FeeScheduleEntry, ProcedureDescription  # noqa: E402, F401
+from mederi.billing.claims.tables import BatchClaim, FeeSchedule, FeeScheduleEntry, ProcedureDescription, SubmissionRun  # noqa: E402, F401

@@ -364,7 +364,7 @@ class PayerDetails:
 
 
 ROUTING_FIELDS = ("transport", "url", "host", "port", "username", "password", "host_key", "ca_file", "sender_id",
-                  "receiver_id", "submitter_name", "usage", "timeout_seconds", "active")
+                  "receiver_id", "submitter_name", "usage", "timeout_seconds", "active", "timely_filing_days")
 _PAYER_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9 .-]{0,79}")
 _ISA_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ._/-]{0,14}")
 _HOST = re.compile(r"(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*"
@@ -452,6 +452,9 @@ def routing_problems(routing: dict, existing: PayerConnection | None = None) -> 
         problems["timeout_seconds"] = "Enter how long to wait for the payer, in seconds."
     elif not isinstance(timeout, int) or not 1 <= timeout <= MAX_TIMEOUT:
         problems["timeout_seconds"] = f"Wait between 1 and {MAX_TIMEOUT} seconds."
+    filing = routing.get("timely_filing_days")
+    if filing not in (None, "") and (not isinstance(filing, int) or not 30 <= filing <= 3650):
+        problems["timely_filing_days"] = "Enter the payer's filing limit in days, between 30 and 3650 (365 is usual)."
     has_password = bool(value("password")) or bool(existing and existing.has_password)
     if transport == PayerConnection.HTTPS:
         problem = _url_problem(value("url"))
@@ -531,6 +534,8 @@ def save_payer(context: Context, details: PayerDetails, routing: dict, *, organi
         fields.pop("password", None)  # keep the stored one
     if fields.get("port") in ("", None):
         fields["port"] = None
+    if fields.get("timely_filing_days") in ("", None):
+        fields.pop("timely_filing_days", None)  # keep the stored limit (365 for a new payer)
     with transaction.atomic():
         resource = _payer_resource(current, details, organization_id)
         if current is None:

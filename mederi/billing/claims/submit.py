@@ -1,6 +1,6 @@
 """Scrubbing and sending claims: one 837P file per payer batch, through the payer's clearinghouse connector.
 
-`scrub_claim` checks that a draft Claim has everything the 837P needs and moves it to scrubbed;
+`scrub_claim` runs the scrubber (`scrubber.findings`) on a draft Claim and moves it to scrubbed;
 `submit_claims` writes one interchange per payer (ISA13 from `ControlNumber`), keeps it as an
 outbound `Interchange` with a `BatchClaim` row per claim, hands it to the connector and marks the
 claims submitted. A file the clearinghouse refused leaves the claims scrubbed, to be sent again.
@@ -9,7 +9,7 @@ claims submitted. A file the clearinghouse refused leaves the claims scrubbed, t
 from __future__ import annotations
 
 from mederi.billing import claim_status
-from mederi.billing.claims import x837
+from mederi.billing.claims import scrubber, x837
 from mederi.billing.claims.claims import ClaimError, claim_data
 from mederi.billing.claims.tables import BatchClaim
 from mederi.billing.clearinghouse import ClearinghouseError
@@ -17,7 +17,7 @@ from mederi.billing.connectors import connector_for
 from mederi.billing.models import ControlNumber, Interchange, PayerConnection
 from mederi.core import clock
 from mederi.core.context import Context
-from mederi.core.errors import Forbidden, Issue
+from mederi.core.errors import Forbidden
 from mederi.fhir.repository import Repository
 
 SUBMIT_PERMISSION = "claims.submit"
@@ -33,11 +33,10 @@ def _move(repository: Repository, claim_id: str, status: str) -> dict:
 
 
 def scrub_claim(context: Context, claim_id: str) -> None:
-    """Check the claim has what the payer needs; raises ClaimError listing every missing fact."""
+    """Run the scrubber; raises ClaimError listing every finding that stops the claim (warnings do not)."""
     repository = Repository(context)
     claim = repository.read("Claim", claim_id).as_dict()
-    problems: list[Issue] = []
-    claim_data(repository, claim, problems)
+    problems = scrubber.blocking(scrubber.findings(repository, claim))
     if problems:
         raise ClaimError(issues=problems)
     _move(repository, claim_id, claim_status.SCRUBBED)

@@ -60,3 +60,30 @@ class BatchClaim(models.Model):
 
     class Meta:
         db_table = "billing_batch_claim"
+
+
+class SubmissionRun(models.Model):
+    """A batch submission running as a job: which claims, how far it got and what happened to each.
+
+    The claims page polls it (htmx) to show progress while the job sends one payer batch at a time.
+    """
+
+    QUEUED, RUNNING, FINISHED = "queued", "running", "finished"
+    STATES = [(QUEUED, "Waiting to start"), (RUNNING, "Sending"), (FINISHED, "Finished")]
+
+    claim_ids = models.JSONField(default=list)
+    total = models.PositiveIntegerField(default=0)
+    done = models.PositiveIntegerField(default=0)  # claims handled, sent or not
+    sent = models.PositiveIntegerField(default=0)
+    state = models.CharField(max_length=10, choices=STATES, default=QUEUED)
+    problems = models.JSONField(default=list)  # one line per claim that was not sent, saying why
+    started_by = models.CharField(max_length=150)
+    created = models.DateTimeField()
+    finished = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "billing_submission_run"
+
+    @property
+    def percent(self) -> int:
+        return 100 if not self.total else round(100 * self.done / self.total)
