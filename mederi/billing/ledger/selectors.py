@@ -121,3 +121,22 @@ def day_sheet(day: dt.date) -> DaySheet:
 
     return DaySheet(day, rows, -total([Account.REVENUE]), total([Account.CASH]),
                     total([Account.CONTRACTUAL, Account.WRITE_OFF, Account.OTHER_ADJUSTMENT]), transactions)
+
+
+def party_names(context, resource_type: str, ids: list[str]) -> dict[str, str]:
+    """Display names of Patients or Organizations, read through the repository (so access rules apply)."""
+    from mederi.fhir.repository import Repository
+
+    repository, names = Repository(context), {}
+    wanted = sorted({i for i in ids if i})
+    for start in range(0, len(wanted), 200):
+        result = repository.search(resource_type, [("_id", ",".join(wanted[start : start + 200])), ("_count", "1000")],
+                                   first_page_only=True)
+        for stored in result.matches:
+            resource = stored.as_dict()
+            if resource_type == "Patient":
+                name = (resource.get("name") or [{}])[0]
+                names[resource["id"]] = " ".join([*name.get("given", []), name.get("family", "")]).strip()
+            else:
+                names[resource["id"]] = resource.get("name", "")
+    return names

@@ -1,0 +1,10 @@
+from django.urls import path
+
+from mederi.billing.ledger import views
+
+app_name = "ledger"
+urlpatterns = [
+    path("aging/", views.aging, name="aging"),
+    path("day-sheet/", views.day_sheet, name="day-sheet"),
+    path("patients/<str:patient_id>/", views.patient_account, name="patient"),
+]

@@ -1,0 +1,35 @@
+"""Writes of remittance besides posting: closing a work-queue item with what was done about it."""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from mederi.audit import services as audit
+from mederi.core import clock
+from mederi.core.context import Context
+from mederi.core.errors import InvalidRequest
+
+from .models import WorkItem
+from .posting import _require, post_remittance  # noqa: F401 - post_remittance is the other write
+
+__all__ = ["post_remittance", "resolve_work_item"]
+
+
+def resolve_work_item(context: Context, item_id: int, resolution: str) -> WorkItem:
+    """Mark a work-queue item dealt with, saying how (resubmitted, appealed, matched by hand, written off...)."""
+    _require(context)
+    resolution = (resolution or "").strip()
+    if len(resolution) < 5:
+        raise InvalidRequest.single("say what was done about it (at least 5 characters)", expression="resolution")
+    with transaction.atomic():
+        item = WorkItem.objects.select_for_update().filter(pk=item_id).first()
+        if item is None:
+            raise InvalidRequest.single(f"there is no work item {item_id}")
+        if item.resolved_at is not None:
+            raise InvalidRequest.single(f"this item was already dealt with by {item.resolved_by}")
+        item.resolved_at, item.resolution = clock.now(), resolution[:300]
+        item.resolved_by = (context.user_name or audit.actor_name(context))[:150]
+        item.save(update_fields=["resolved_at", "resolution", "resolved_by"])
+        audit.record(context, "update", patient_id=item.patient_id or None, resource_type="RemittanceWorkItem",
+                     resource_ids=[str(item.pk)], detail={"resolution": item.resolution})
+    return item
