@@ -185,18 +185,18 @@ class _Plan:
         day = clock_date(match.service_date)
         self.drafts.append(ledger.charge_draft(payment.claim_number, match.patient_id, payer_id, match.total, day,
                                                match.claim_id))
-        payer = payer_account(payer_id)
-        entries = [Entry(CASH, payment.paid, day, payment.claim_number),
-                   Entry(payer, -payment.paid, day, payment.claim_number)]
+        # Each adjustment is a debit with its group and CARC; the payer's account takes one credit for all.
+        entries = [Entry(CASH, payment.paid, day, payment.claim_number)]
         patient_share = Decimal("0.00")
         for adjustment in payment.all_adjustments():
             debit = patient_account(match.patient_id) if adjustment.group == "PR" else ADJUSTMENT_ACCOUNTS[
                 adjustment.group]
             if adjustment.group == "PR":
                 patient_share += adjustment.amount
-            entries += [Entry(debit, adjustment.amount, day, payment.claim_number, adjustment.group, adjustment.reason),
-                        Entry(payer, -adjustment.amount, day, payment.claim_number, adjustment.group,
-                              adjustment.reason)]
+            entries.append(Entry(debit, adjustment.amount, day, payment.claim_number, adjustment.group,
+                                 adjustment.reason))
+        settled = sum((entry.amount for entry in entries), Decimal("0.00"))
+        entries.append(Entry(payer_account(payer_id), -settled, day, payment.claim_number))
         row.patient_cents = as_cents(patient_share)
         self.match_lines(remittance, payment, match, row)
         self.queue_denials(remittance, payment, match)

@@ -7,6 +7,7 @@ from decimal import Decimal, InvalidOperation
 from .envelope import X12Error
 
 _NUMBER = re.compile(r"-?([0-9]+(\.[0-9]*)?|\.[0-9]+)")
+_D8 = re.compile(r"[0-9]{8}")  # compiled once: an 835 reads a date per service line
 
 
 def x12_date(value: dt.date) -> str:
@@ -16,7 +17,7 @@ def x12_date(value: dt.date) -> str:
 
 def read_date(value: str, what: str, index: int | None = None, segment_id: str | None = None) -> dt.date:
     """A D8 date (CCYYMMDD)."""
-    if not re.fullmatch(r"[0-9]{8}", value):
+    if not _D8.fullmatch(value):
         raise X12Error(f"{what} should be a date written CCYYMMDD, but it is {value!r}", index, segment_id)
     try:
         return dt.date(int(value[:4]), int(value[4:6]), int(value[6:]))
