@@ -286,6 +286,7 @@ def _app_demos():
     """Each app's part of the demo practice (payers' connections, schedules, reminder rules, ...)."""
     from mederi.billing import demo as billing
     from mederi.billing.claims import demo as claims
+    from mederi.billing.remittance import demo as remittance
     from mederi.clinical.entries import demo as charts
     from mederi.clinical.notes import demo as notes
     from mederi.clinical.prescribing import demo as prescribing
@@ -306,4 +307,5 @@ def _app_demos():
         return f"pre-visit questionnaire: Questionnaire/{portal.load_demo(today)}"
 
     return [registration, billing.load_demo, schedule.load_demo, reminder_rules, questionnaire, labs.load_demo,
-            notes.load_demo, prescribing.load_demo, charts.load_demo, preventive.load_demo, claims.load_demo]
+            notes.load_demo, prescribing.load_demo, charts.load_demo, preventive.load_demo, claims.load_demo,
+            remittance.load_demo]
