@@ -52,8 +52,12 @@ class ResourceHistory(models.Model):
 
 class _SearchIndex(models.Model):
     # No database-level foreign key: rows are deleted and rebuilt with their resource in the
-    # same transaction, and skipping the constraint check keeps bulk imports fast.
-    resource = models.ForeignKey(Resource, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+    # same transaction, and skipping the constraint check keeps bulk imports fast. No index of
+    # its own either: each table's `_res` index leads with the resource and also holds what
+    # "does this resource have that value" asks (a search's EXISTS, a calendar's location), so
+    # that question is answered from the index alone.
+    resource = models.ForeignKey(Resource, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False,
+                                 related_name="+")
     resource_type = models.CharField(max_length=64)
     param = models.CharField(max_length=64)
 
@@ -70,7 +74,7 @@ class SearchToken(_SearchIndex):
         db_table = "fhir_idx_token"
         indexes = [
             models.Index(fields=["resource_type", "param", "code", "system"], name="fhir_idx_token_lookup"),
-            models.Index(fields=["resource"], name="fhir_idx_token_res"),
+            models.Index(fields=["resource", "param", "code"], name="fhir_idx_token_res"),
         ]
 
 
@@ -82,7 +86,7 @@ class SearchString(_SearchIndex):
         db_table = "fhir_idx_string"
         indexes = [
             models.Index(fields=["resource_type", "param", "value"], name="fhir_idx_string_lookup"),
-            models.Index(fields=["resource"], name="fhir_idx_string_res"),
+            models.Index(fields=["resource", "param"], name="fhir_idx_string_res"),
         ]
 
 
@@ -94,7 +98,7 @@ class SearchDate(_SearchIndex):
         db_table = "fhir_idx_date"
         indexes = [
             models.Index(fields=["resource_type", "param", "low", "high"], name="fhir_idx_date_lookup"),
-            models.Index(fields=["resource"], name="fhir_idx_date_res"),
+            models.Index(fields=["resource", "param", "low"], name="fhir_idx_date_res"),
         ]
 
 
@@ -110,7 +114,7 @@ class SearchReference(_SearchIndex):
         indexes = [
             models.Index(fields=["resource_type", "param", "target_id", "target_type"], name="fhir_idx_ref_lookup"),
             models.Index(fields=["target_type", "target_id"], name="fhir_idx_ref_target"),
-            models.Index(fields=["resource"], name="fhir_idx_ref_res"),
+            models.Index(fields=["resource", "param", "target_type", "target_id"], name="fhir_idx_ref_res"),
         ]
 
 
@@ -121,7 +125,7 @@ class SearchNumber(_SearchIndex):
         db_table = "fhir_idx_number"
         indexes = [
             models.Index(fields=["resource_type", "param", "value"], name="fhir_idx_number_lookup"),
-            models.Index(fields=["resource"], name="fhir_idx_number_res"),
+            models.Index(fields=["resource", "param"], name="fhir_idx_number_res"),
         ]
 
 
@@ -135,7 +139,7 @@ class SearchQuantity(_SearchIndex):
         db_table = "fhir_idx_quantity"
         indexes = [
             models.Index(fields=["resource_type", "param", "value"], name="fhir_idx_quantity_lookup"),
-            models.Index(fields=["resource"], name="fhir_idx_quantity_res"),
+            models.Index(fields=["resource", "param"], name="fhir_idx_quantity_res"),
         ]
 
 
@@ -146,7 +150,7 @@ class SearchUri(_SearchIndex):
         db_table = "fhir_idx_uri"
         indexes = [
             models.Index(fields=["resource_type", "param", "value"], name="fhir_idx_uri_lookup"),
-            models.Index(fields=["resource"], name="fhir_idx_uri_res"),
+            models.Index(fields=["resource", "param"], name="fhir_idx_uri_res"),
         ]
 
 
