@@ -15,14 +15,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import BENCH_DIR, machine, recreate_postgres, staff_user, summary_ms, timed  # noqa: E402
+from common import BENCH_DIR, fresh_database, machine, staff_user, summary_ms, timed  # noqa: E402
 
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 ON_THE_LIST = [("855332", "warfarin sodium 5 MG Oral Tablet"), ("314076", "lisinopril 10 MG Oral Tablet"),
@@ -65,28 +64,11 @@ def main() -> None:
     parser.add_argument("--postgres", help="PostgreSQL URL (recreated); SQLite under var/bench/cds/ otherwise")
     parser.add_argument("--runs", type=int, default=100)
     args = parser.parse_args()
-    engine = "postgresql" if args.postgres else "sqlite"
-    os.environ["DJANGO_SETTINGS_MODULE"] = "mederi.settings"
-    os.environ.setdefault("MEDERI_AUDIT_BUFFER_SECONDS", "0.05")
-    if args.postgres:
-        recreate_postgres(args.postgres)
-        os.environ["DATABASE_URL"] = args.postgres
-    else:
-        os.environ.pop("DATABASE_URL", None)
-        folder = BENCH_DIR / "cds"
-        folder.mkdir(parents=True, exist_ok=True)
-        for stale in folder.glob("mederi.sqlite3*"):
-            stale.unlink()
-        os.environ["MEDERI_VAR_DIR"] = str(folder)
-    import django
-
-    django.setup()
-    from django.core.management import call_command
+    engine = fresh_database("cds", args.postgres)
     from django.test import Client
 
     from mederi.accounts import services as accounts
 
-    call_command("migrate", verbosity=0, interactive=False)
     user = staff_user("bench-physician", "Bench Physician", role="physician")
     from oauth2_provider.models import Application
 

@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import BENCH_DIR, ROOT, machine, recreate_postgres, staff_user, summary_ms, timed  # noqa: E402
+from common import BENCH_DIR, ROOT, fresh_database, machine, staff_user, summary_ms, timed  # noqa: E402
 
 SYNTHEA = ROOT.parent / "shared" / "data" / "synthea"
 
@@ -39,30 +38,13 @@ def main() -> None:
     parser.add_argument("--synthea", type=Path, default=SYNTHEA, help="folder of Synthea bundles")
     parser.add_argument("--runs", type=int, default=50)
     args = parser.parse_args()
-    engine = "postgresql" if args.postgres else "sqlite"
-    os.environ["DJANGO_SETTINGS_MODULE"] = "mederi.settings"
-    os.environ.setdefault("MEDERI_AUDIT_BUFFER_SECONDS", "0.05")
-    if args.postgres:
-        recreate_postgres(args.postgres)
-        os.environ["DATABASE_URL"] = args.postgres
-    else:
-        os.environ.pop("DATABASE_URL", None)
-        folder = BENCH_DIR / "chart"
-        folder.mkdir(parents=True, exist_ok=True)
-        for stale in folder.glob("mederi.sqlite3*"):
-            stale.unlink()
-        os.environ["MEDERI_VAR_DIR"] = str(folder)
-    import django
-
-    django.setup()
-    from django.core.management import call_command
+    engine = fresh_database("chart", args.postgres)
     from django.test import Client
 
     from mederi.core.context import Context
     from mederi.fhir.models import Resource, SearchReference
     from mederi.fhir.services import import_paths
 
-    call_command("migrate", verbosity=0, interactive=False)
     shared, largest = synthea_files(args.synthea)
     report = import_paths([*shared, largest], Context.system("benchmark"))
     failed = [f for f in report.files if getattr(f, "error", None)]

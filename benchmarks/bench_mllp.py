@@ -15,14 +15,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import BENCH_DIR, machine, recreate_postgres  # noqa: E402
+from common import BENCH_DIR, fresh_database, machine  # noqa: E402
 
 RESULTS = ["OBX|1|NM|2093-3^Cholesterol^LN||245|mg/dL^^UCUM|<200|H|||F",
            "OBX|2|NM|2085-9^HDL cholesterol^LN||52|mg/dL^^UCUM|>40|N|||F",
@@ -44,22 +43,7 @@ def main() -> None:
     parser.add_argument("--postgres", help="PostgreSQL URL (recreated); SQLite under var/bench/mllp/ otherwise")
     parser.add_argument("--messages", type=int, default=500)
     args = parser.parse_args()
-    engine = "postgresql" if args.postgres else "sqlite"
-    os.environ["DJANGO_SETTINGS_MODULE"] = "mederi.settings"
-    if args.postgres:
-        recreate_postgres(args.postgres)
-        os.environ["DATABASE_URL"] = args.postgres
-    else:
-        os.environ.pop("DATABASE_URL", None)
-        folder = BENCH_DIR / "mllp"
-        folder.mkdir(parents=True, exist_ok=True)
-        for stale in folder.glob("mederi.sqlite3*"):
-            stale.unlink()
-        os.environ["MEDERI_VAR_DIR"] = str(folder)
-    import django
-
-    django.setup()
-    from django.core.management import call_command
+    engine = fresh_database("mllp", args.postgres)
 
     from mederi.core import systems
     from mederi.core.context import Context
@@ -69,7 +53,6 @@ def main() -> None:
     from mederi.interop.mllp import MllpClient, ServerThread
     from mederi.scheduling import practice_time
 
-    call_command("migrate", verbosity=0, interactive=False)
     repo = Repository(Context.system("benchmark"))
     for n in range(50):
         repo.update("Patient", f"bench-{n}", {"resourceType": "Patient", "id": f"bench-{n}",

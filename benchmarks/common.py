@@ -175,3 +175,30 @@ def staff_user(username: str, full_name: str, role: str = "front_desk"):
         Profile.objects.create(user=user, kind=Profile.STAFF, full_name=full_name, mfa_required=False)
     services.assign_role(user, role)
     return user
+
+
+def fresh_database(name: str, postgres_url: str | None = None) -> str:
+    """Set Django up on an empty, migrated benchmark database and return its engine name.
+
+    PostgreSQL: the database in `postgres_url` is dropped and created again. SQLite: the database
+    under var/bench/<name>/ is deleted first. The audit buffer keeps its production setting.
+    """
+    os.environ["DJANGO_SETTINGS_MODULE"] = "mederi.settings"
+    os.environ.setdefault("MEDERI_AUDIT_BUFFER_SECONDS", "0.05")
+    if postgres_url:
+        recreate_postgres(postgres_url)
+        os.environ["DATABASE_URL"] = postgres_url
+    else:
+        os.environ.pop("DATABASE_URL", None)
+        folder = BENCH_DIR / name
+        folder.mkdir(parents=True, exist_ok=True)
+        for stale in folder.glob("mederi.sqlite3*"):
+            stale.unlink()
+        os.environ["MEDERI_VAR_DIR"] = str(folder)
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0, interactive=False)
+    return "postgresql" if postgres_url else "sqlite"

@@ -8,6 +8,13 @@ import orjson
 import pytest
 from django.conf import settings
 from django.test import Client
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
+
+# Property tests check what is generated, not how fast: on a machine shared with other work,
+# Hypothesis' time limits (a per-example deadline, the slow-generation health check) fail correct code.
+hypothesis_settings.register_profile("mederi", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+hypothesis_settings.load_profile("mederi")
 
 SHARED_DATA = Path(settings.BASE_DIR).parent.parent / "shared" / "data"
 
