@@ -81,7 +81,7 @@ class _Plan:
 
     def __init__(self, repository: Repository, file: RemittanceFile, remittances: list[Remittance], who: str):
         self.repository, self.file, self.who = repository, file, who
-        self.matches = matching.find_claims(repository, [c.claim_number for r in remittances for c in r.claims])
+        self.matches: dict[str, list[matching.ClaimMatch]] = {}
         self.drafts: list[Draft] = []
         self.rows: list[tuple[PostedClaimPayment, Draft | None]] = []
         self.items: list[WorkItem] = []
@@ -90,6 +90,7 @@ class _Plan:
         self.warnings: list[str] = []
         self.skipped = 0
         self.payers: dict[str, str] = {}
+        self.reversed: set[int] = set()  # transactions this file reverses
 
     def payer_of(self, remittance: Remittance, fallback: str) -> str:
         key = remittance.payer_id or remittance.payer_name
@@ -108,6 +109,8 @@ class _Plan:
                    .values_list("claim_number", "status_code", "occurrence"))
         seen: dict[tuple[str, str], int] = {}
         details = []
+        self.matches = matching.find_claims(self.repository, [c.claim_number for c in remittance.claims
+                                                              if (c.claim_number, c.status, 1) not in done])
         for payment in remittance.claims:
             occurrence = seen[(payment.claim_number, payment.status)] = seen.get((payment.claim_number,
                                                                                   payment.status), 0) + 1
@@ -147,12 +150,13 @@ class _Plan:
         earlier = (PostedClaimPayment.objects.filter(payer_key=row.payer_key, claim_number=payment.claim_number,
                                                      transaction__isnull=False)
                    .exclude(status_code="22").filter(transaction__reversed_by__isnull=True)
-                   .select_related("transaction").order_by("-pk").first())
+                   .exclude(transaction_id__in=self.reversed).select_related("transaction").order_by("-pk").first())
         if earlier is None:
             self.queue(WorkItem.ORPHAN_REVERSAL, remittance, payment, "The payer reverses a payment of "
                        f"{-payment.paid:.2f} for claim {payment.claim_number} that was never posted here: "
                        "check the payer's earlier remittances.", amount_cents=as_cents(payment.paid))
             return None
+        self.reversed.add(earlier.transaction_id)  # a second reversal in this file takes back an older payment
         if earlier.paid_cents != -as_cents(payment.paid):
             self.warnings.append(f"claim {payment.claim_number}: the reversal takes back {-payment.paid:.2f} but "
                                  f"{earlier.paid:.2f} was posted; the posted payment was reversed in full")

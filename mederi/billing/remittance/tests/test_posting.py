@@ -165,3 +165,14 @@ def test_only_those_who_post_payments_may_post_a_remittance(clinic):
     with pytest.raises(Forbidden):
         posting.post_remittance(desk, era(standard_payment()))
     assert nothing_posted()
+
+
+def test_a_payment_reversed_twice_in_one_file_is_taken_back_once(clinic):
+    make_claim("C000000001")
+    posting.post_remittance(SYSTEM, era(standard_payment()))
+    reversal = claim_payment("C000000001", "-120.00", charge="-180.00", status="22",
+                             adjustments=[Adjustment("CO", "45", D("-40.00")), Adjustment("PR", "2", D("-20.00"))])
+    posting.post_remittance(SYSTEM, era(reversal, reversal, trace="EFT-5003", provider_adjustments=[
+        ProviderAdjustment("1612345672", None, "FB", "C000000001", D("-120.00"))]))
+    assert Transaction.objects.filter(kind=Transaction.REVERSAL).count() == 1
+    assert WorkItem.objects.get().kind == WorkItem.ORPHAN_REVERSAL
