@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "mederi.interop",
     "mederi.portal",
     "mederi.reports",
+    "mederi.ai",
     "mederi.web",
     "huey.contrib.djhuey",
 ]

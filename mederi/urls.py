@@ -29,5 +29,6 @@ urlpatterns = [
     path("cds-services", include("mederi.clinical.cds.urls")),
     path("p/", include("mederi.portal.urls")),
     path("reports/", include("mederi.reports.urls")),
+    path("ai/", include("mederi.ai.urls")),
     path("", include("mederi.web.urls")),
 ]

@@ -40,6 +40,8 @@ ACTIONS = frozenset({
     "sign",
     # clinical decision support: a card accepted or overridden (with the reason)
     "cds-feedback",
+    # AI drafts: a person accepts or rejects a suggestion
+    "ai-accept", "ai-reject",
     # interfaces: a refused HL7 message replayed or set aside, a lab connection changed
     "message-replay", "message-dismiss", "interface-change",
     # identity and access
