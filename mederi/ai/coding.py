@@ -92,7 +92,8 @@ def phrase_table() -> dict[tuple[str, ...], tuple[str, str]]:
     table: dict[tuple[str, ...], tuple[str, str]] = {}
     preference: dict[tuple[str, ...], tuple] = {}
     for code in icd.get_all_codes(False):
-        if not icd.is_leaf(code):
+        # External causes (chapter 20: V00-Y99) say how, not what: never a diagnosis from a mention.
+        if not icd.is_leaf(code) or icd.is_chapter_or_block(code) or code[0] in "VWXY":
             continue
         description = icd.get_description(code)
         phrase = words(_clean_description(description))

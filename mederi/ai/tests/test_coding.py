@@ -66,3 +66,19 @@ def test_em_by_decision_making_two_of_three():
     assert em.office_visit_level("Sore throat. Rest and fluids.", new_patient=True, problems=1).code == "99203"
     # nothing named at all: straightforward
     assert em.office_visit_level("Seen today.", new_patient=False, problems=0).code == "99212"
+
+
+@pytest.mark.dataset
+def test_on_codiesp_held_out_documents_most_suggestions_are_right():
+    import importlib.util
+
+    from mederi.conftest import shared_data
+
+    path = shared_data("coding", "codiesp-train-en.jsonl")
+    spec = importlib.util.spec_from_file_location("eval_coding", "benchmarks/eval_coding.py")
+    evaluation = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(evaluation)
+    _, held_out = evaluation.load(path)
+    figures = evaluation.evaluate(held_out)
+    assert figures["documents"] == 100
+    assert figures["precision"] > 0.6 and figures["map"] > 0.2  # recorded: 0.756 and 0.231
