@@ -15,10 +15,8 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
 import random
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -26,20 +24,10 @@ import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import BENCH_DIR, ROOT, machine, recreate_postgres, summary_ms, timed  # noqa: E402
+from common import BENCH_DIR, ROOT, fresh_database, machine, summary_ms, timed  # noqa: E402
 
 sys.path.insert(0, str(ROOT))
 AS_OF = dt.date(2026, 11, 30)
-
-
-def _configure(postgres_url: str) -> None:
-    os.environ["MEDERI_VAR_DIR"] = tempfile.mkdtemp(prefix="mederi-aging-bench-")
-    recreate_postgres(postgres_url)
-    os.environ["DATABASE_URL"] = postgres_url
-    os.environ["DJANGO_SETTINGS_MODULE"] = "mederi.settings"
-    import django
-
-    django.setup()
 
 
 def _fill(transactions: int, payers: int, patients: int) -> int:
@@ -88,13 +76,10 @@ def main(argv=None) -> None:
     parser.add_argument("--transactions", type=int, default=500_000)
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args(argv)
-    _configure(args.postgres)
-
-    from django.core.management import call_command
+    fresh_database("aging", args.postgres)
 
     from mederi.billing.ledger import selectors
 
-    call_command("migrate", verbosity=0)
     started = time.perf_counter()
     rows = _fill(args.transactions, 20, 20_000)
     fill_s = time.perf_counter() - started

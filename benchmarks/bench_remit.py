@@ -1,7 +1,7 @@
 """835 posting speed: one remittance of 10,000 claim payments posted to the ledger (target: 2,000 claims/s).
 
-The script makes a fresh database (a temporary SQLite file, or the PostgreSQL database given, which
-it drops and creates), stores 10,000 submitted Claims for 1,000 patients through the repository,
+The script makes a fresh database (var/bench/remit/ on SQLite, or the PostgreSQL database given,
+which it drops and creates), stores 10,000 submitted Claims for 1,000 patients through the repository,
 writes an 835 paying them (one or two lines each, contractual and patient-share adjustments, a
 denial now and then, two provider-level adjustments), and times `post_remittance`: parsing,
 matching every claim and line, ledger postings, the ClaimResponses, the PaymentReconciliation and
@@ -17,9 +17,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
 import sys
-import tempfile
 import time
 from decimal import Decimal as D
 from pathlib import Path
@@ -28,22 +26,9 @@ import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import BENCH_DIR, ROOT, machine, recreate_postgres  # noqa: E402
+from common import BENCH_DIR, ROOT, fresh_database, machine  # noqa: E402
 
 sys.path.insert(0, str(ROOT))
-
-
-def _configure(postgres_url: str | None) -> None:
-    os.environ["MEDERI_VAR_DIR"] = tempfile.mkdtemp(prefix="mederi-remit-bench-")
-    if postgres_url:
-        recreate_postgres(postgres_url)
-        os.environ["DATABASE_URL"] = postgres_url
-    else:
-        os.environ.pop("DATABASE_URL", None)
-    os.environ["DJANGO_SETTINGS_MODULE"] = "mederi.settings"
-    import django
-
-    django.setup()
 
 
 def _practice(claims: int, patients: int) -> None:
@@ -123,15 +108,12 @@ def main(argv=None) -> None:
     parser.add_argument("--patients", type=int, default=1_000)
     parser.add_argument("--postgres", help="a PostgreSQL database URL to use (it is dropped and made again)")
     args = parser.parse_args(argv)
-    _configure(args.postgres)
-
-    from django.core.management import call_command
+    engine = fresh_database("remit", args.postgres)
 
     from mederi.billing.ledger.models import Posting
     from mederi.billing.remittance.posting import post_remittance
     from mederi.core.context import Context
 
-    call_command("migrate", verbosity=0)
     started = time.perf_counter()
     _practice(args.claims, args.patients)
     setup_s = time.perf_counter() - started
@@ -145,7 +127,7 @@ def main(argv=None) -> None:
     again_s = time.perf_counter() - started
     assert result.claims_posted == args.claims and again.claims_posted == 0, (result.summary(), again.summary())
     report = {
-        "engine": "postgresql" if args.postgres else "sqlite", "claims": args.claims,
+        "engine": engine, "claims": args.claims,
         "file_bytes": len(text), "postings": Posting.objects.count(), "queued": result.queued,
         "post_seconds": round(post_s, 2), "claims_per_second": round(args.claims / post_s),
         "repost_seconds": round(again_s, 2), "setup_seconds": round(setup_s, 1), "machine": machine(),
