@@ -19,6 +19,32 @@ hypothesis_settings.load_profile("mederi")
 SHARED_DATA = Path(settings.BASE_DIR).parent.parent / "shared" / "data"
 
 
+def start_empty(request, *, audit_log: bool = False) -> None:
+    """Empty the record (and with `audit_log`, the audit log) before a database test.
+
+    Apps ship resources that every migrate adds (the note templates are Questionnaires, each
+    written and audited); the record engine's and the audit log's own tests count and chain what
+    they store themselves, so they start from nothing. The audit log's append-only guards are
+    lifted only for the wipe.
+    """
+    if not ({"db", "transactional_db"} & set(request.fixturenames) or request.node.get_closest_marker("django_db")):
+        return
+    request.getfixturevalue("transactional_db" if "transactional_db" in request.fixturenames else "db")
+    from django.db import connection
+
+    from mederi.audit import triggers
+    from mederi.audit.models import AuditEntry
+    from mederi.fhir import models
+
+    for model in (models.SearchToken, models.SearchString, models.SearchDate, models.SearchReference,
+                  models.SearchNumber, models.SearchQuantity, models.SearchUri, models.SearchSnapshot,
+                  models.ResourceHistory, models.Resource):
+        model.objects.all().delete()
+    if audit_log:
+        with triggers.lifted(connection):
+            AuditEntry.objects.all().delete()
+
+
 def shared_data(*parts: str) -> Path:
     """A path under ../shared/data; the test skips when the data sets are absent."""
     path = SHARED_DATA.joinpath(*parts)
