@@ -197,6 +197,18 @@ needs_chromium = [
 ]
 
 
+def sign_in_browser(page, live_server, user) -> list[str]:
+    """Sign `user` into the browser page (their session cookie) and return the list that collects
+    the page's JavaScript errors: a browser test ends by asserting it is empty."""
+    client = Client()
+    client.force_login(user)
+    page.context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value,
+                               "url": live_server.url}])
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    return errors
+
+
 @pytest.fixture
 def page():
     """A page in headless Chromium (Debian's build) driven by Playwright."""

@@ -6,9 +6,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from django.test import Client
 
-from mederi.conftest import needs_chromium, staff_user
+from mederi.conftest import needs_chromium, sign_in_browser, staff_user
 from mederi.core import clock
 from mederi.core.context import Context
 from mederi.fhir.repository import Repository
@@ -33,12 +32,7 @@ def waiting_patient(transactional_db):
 
 @pytest.fixture
 def physician_page(live_server, page, waiting_patient):
-    client = Client()
-    client.force_login(staff_user("drho", "physician"))
-    page.context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value,
-                               "url": live_server.url}])
-    errors = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
+    errors = sign_in_browser(page, live_server, staff_user("drho", "physician"))
     yield page
     assert errors == []
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from django.test import Client
 
-from mederi.conftest import needs_chromium, staff_user
+from mederi.conftest import needs_chromium, sign_in_browser, staff_user
 from mederi.scheduling.tests.conftest import make_directory, make_templates, next_monday
 
 pytestmark = needs_chromium
@@ -17,12 +16,7 @@ pytestmark = needs_chromium
 def signed_in_page(live_server, page, transactional_db):
     make_directory()
     make_templates()
-    client = Client()
-    client.force_login(staff_user("fran", "front_desk"))
-    page.context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value,
-                               "url": live_server.url}])
-    errors = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
+    errors = sign_in_browser(page, live_server, staff_user("fran", "front_desk"))
     yield page
     assert errors == []
 

@@ -4,10 +4,9 @@ override is in the audit log."""
 
 import orjson
 import pytest
-from django.test import Client
 
 from mederi.audit.models import AuditEntry
-from mederi.conftest import needs_chromium
+from mederi.conftest import needs_chromium, sign_in_browser
 from mederi.fhir.models import Resource
 
 pytestmark = needs_chromium
@@ -21,12 +20,7 @@ def doctor_page(live_server, page, transactional_db, settings):
     from mederi.demo import load_demo
 
     load_demo()
-    client = Client()
-    client.force_login(get_user_model().objects.get(username="drruiz"))
-    page.context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value,
-                               "url": live_server.url}])
-    errors = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
+    errors = sign_in_browser(page, live_server, get_user_model().objects.get(username="drruiz"))
     with StandIn() as network:
         settings.MEDERI_ERX_URL = network.url
         yield page
