@@ -132,3 +132,9 @@ def test_a_template_needs_a_title_and_a_question(admin_client):
 
 def test_a_physician_cannot_edit_templates(doctor_client):
     assert doctor_client.get("/clinical/templates/new/").status_code == 403
+
+
+def test_the_navigation_leads_administrators_to_the_note_templates(admin_client, doctor_client):
+    assert 'href="/clinical/templates/">Note templates</a>' in admin_client.get("/clinical/templates/").content.decode()
+    queue = doctor_client.get("/clinical/queue/")
+    assert queue.status_code == 200 and "Note templates</a>" not in queue.content.decode()

@@ -91,6 +91,13 @@ def test_a_nurse_cannot_open_the_prescribing_page(chart):
     client = Client()
     client.force_login(staff_user("nina", "nurse"))
     assert client.get(URL).status_code == 403
+    nurse_chart = client.get("/clinical/patients/grace/")
+    assert nurse_chart.status_code == 200 and "Prescribe</a>" not in nurse_chart.content.decode()
+
+
+def test_the_chart_offers_prescribing_to_a_prescriber_within_the_visit(doctor):
+    chart = doctor.get("/clinical/patients/grace/?encounter=visit-1").content.decode()
+    assert f'href="{URL}?encounter=visit-1">Prescribe</a>' in chart
 
 
 def test_the_pharmacy_directory_checks_the_ncpdp_id(chart):
