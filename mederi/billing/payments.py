@@ -17,7 +17,7 @@ from mederi.billing.ledger import services as ledger
 from mederi.billing.models import ControlNumber, PatientPayment
 from mederi.core import clock
 from mederi.core.context import Context
-from mederi.core.errors import Forbidden, InvalidRequest, Issue, MederiError
+from mederi.core.errors import InvalidRequest, Issue, MederiError
 from mederi.fhir.repository import Repository
 
 PERMISSION = "payments.collect"
@@ -51,8 +51,7 @@ def parse_amount(text) -> Decimal:
 
 
 def _require(context: Context) -> None:
-    if not context.is_system and PERMISSION not in context.permissions:
-        raise Forbidden("your roles do not allow taking payments from patients")
+    context.require(PERMISSION, "your roles do not allow taking payments from patients")
 
 
 def _receipt_number() -> str:

@@ -551,7 +551,7 @@ def save_payer(context: Context, details: PayerDetails, routing: dict, *, organi
 
 def ensure_provider_npi(context: Context, organization_id: str, npi: str) -> bool:
     """Give the practice's Organization its NPI when it has none; True when it was added."""
-    from mederi.billing.x12.values import npi_is_valid
+    from mederi.core.npi import npi_is_valid
 
     if not npi_is_valid(npi):
         raise InvalidRequest.single(f"{npi!r} is not a valid NPI (10 digits ending in the check digit)",

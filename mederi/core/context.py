@@ -29,6 +29,13 @@ class Context:
         """The server itself acting: importers, jobs, the demo loader."""
         return cls(is_system=True, purpose=purpose)
 
+    def require(self, permission: str, refusal: str) -> None:
+        """Refuse (Forbidden, saying `refusal`) unless the server itself acts or a role grants `permission`."""
+        if not self.is_system and permission not in self.permissions:
+            from mederi.core.errors import Forbidden
+
+            raise Forbidden(refusal)
+
     @property
     def authenticated(self) -> bool:
         return self.is_system or self.user_id is not None or self.client_id is not None

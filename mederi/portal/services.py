@@ -23,7 +23,7 @@ from django.urls import reverse
 from mederi.audit import services as audit
 from mederi.core import clock
 from mederi.core.context import Context
-from mederi.core.errors import Forbidden, InvalidRequest
+from mederi.core.errors import InvalidRequest
 from mederi.fhir import questionnaires
 from mederi.fhir.repository import Repository
 from mederi.portal import records
@@ -60,8 +60,7 @@ def _actor(context: Context) -> str:
 def invite_to_questionnaire(context: Context, patient_id: str, appointment_id: str,
                             questionnaire_id: str | None = None) -> tuple[QuestionnaireInvite, str]:
     """Give the patient a link to the questionnaire before this appointment: (invite, "/p/q/<token>")."""
-    if not context.is_system and GIVE_PERMISSION not in context.permissions:
-        raise Forbidden(f"your roles do not allow you to give questionnaire links (this needs {GIVE_PERMISSION})")
+    context.require(GIVE_PERMISSION, f"your roles do not allow you to give questionnaire links (this needs {GIVE_PERMISSION})")
     repo = Repository(context)
     repo.read("Patient", patient_id)  # exists, and the caller may see it
     appointment = repo.read("Appointment", appointment_id).as_dict()

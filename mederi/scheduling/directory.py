@@ -19,10 +19,10 @@ from zoneinfo import available_timezones
 
 from django.db import transaction
 
-from mederi.billing.x12.values import npi_is_valid
 from mederi.core import systems
 from mederi.core.context import Context
 from mederi.core.errors import Gone, InvalidRequest, Issue, NotFound
+from mederi.core.npi import npi_is_valid
 from mederi.fhir import access
 from mederi.fhir.repository import Repository
 from mederi.scheduling import practice_time, records

@@ -18,7 +18,7 @@ from django.db import transaction
 from mederi.billing.claims import codes
 from mederi.billing.claims.tables import FeeSchedule, FeeScheduleEntry, ProcedureDescription
 from mederi.core.context import Context
-from mederi.core.errors import Forbidden, InvalidRequest, Issue
+from mederi.core.errors import InvalidRequest, Issue
 
 PERMISSION = "financial.write"
 DEFAULT_NAME = "Default fee schedule"
@@ -26,8 +26,7 @@ MAX_PRICE = Decimal("99999999.99")
 
 
 def _require(context: Context) -> None:
-    if not context.is_system and PERMISSION not in context.permissions:
-        raise Forbidden("your roles do not allow changing fee schedules")
+    context.require(PERMISSION, "your roles do not allow changing fee schedules")
 
 
 def default_schedule() -> FeeSchedule:

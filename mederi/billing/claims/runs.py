@@ -9,19 +9,18 @@ from django.db import transaction
 
 from mederi.billing import claim_status
 from mederi.billing.claims.claims import ClaimError
-from mederi.billing.claims.submit import SUBMIT_PERMISSION, _payer_of, submit_claims
+from mederi.billing.claims.submit import _payer_of, require_submitting, submit_claims
 from mederi.billing.claims.tables import SubmissionRun
 from mederi.core import clock
 from mederi.core.context import Context
-from mederi.core.errors import Forbidden, InvalidRequest, MederiError
+from mederi.core.errors import InvalidRequest, MederiError
 from mederi.fhir.repository import Repository
 
 CLAIMS_PER_FILE = 100  # one 837P per payer and hundred claims: progress moves file by file
 
 
 def start_run(context: Context, claim_ids: list[str]) -> SubmissionRun:
-    if not context.is_system and SUBMIT_PERMISSION not in context.permissions:
-        raise Forbidden("your roles do not allow submitting claims")
+    require_submitting(context)
     wanted = list(dict.fromkeys(c for c in claim_ids if c))
     if not wanted:
         raise InvalidRequest.single("Tick the claims to send first.", expression="claims")

@@ -18,9 +18,9 @@ from mederi.billing.claims import codes, icd10, rules
 from mederi.billing.claims.charges import ref_id
 from mederi.billing.claims.claims import FREQUENCY_URL, claim_data
 from mederi.billing.models import EligibilityCheck, PayerConnection
-from mederi.billing.x12.values import npi_is_valid
 from mederi.core import systems
 from mederi.core.errors import Issue
+from mederi.core.npi import npi_is_valid
 from mederi.fhir.repository import Repository
 
 DEFAULT_TIMELY_FILING_DAYS = 365

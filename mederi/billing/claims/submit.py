@@ -17,7 +17,6 @@ from mederi.billing.connectors import connector_for
 from mederi.billing.models import ControlNumber, Interchange, PayerConnection
 from mederi.core import clock
 from mederi.core.context import Context
-from mederi.core.errors import Forbidden
 from mederi.fhir.repository import Repository
 
 SUBMIT_PERMISSION = "claims.submit"
@@ -48,10 +47,13 @@ def _payer_of(repository: Repository, claim: dict) -> str:
     return coverage["payor"][0]["reference"].split("/", 1)[1]
 
 
+def require_submitting(context: Context) -> None:
+    context.require(SUBMIT_PERMISSION, "your roles do not allow submitting claims")
+
+
 def submit_claims(context: Context, claim_ids: list[str]) -> list[Interchange]:
     """Send scrubbed claims, one 837P file per payer; returns the files sent."""
-    if not context.is_system and SUBMIT_PERMISSION not in context.permissions:
-        raise Forbidden("your roles do not allow submitting claims")
+    require_submitting(context)
     repository = Repository(context)
     batches: dict[str, list[tuple[str, x837.ClaimData]]] = {}
     for claim_id in claim_ids:

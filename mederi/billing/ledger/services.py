@@ -21,7 +21,7 @@ from django.db.models import BigIntegerField, Case, F, Value, When
 from mederi.audit import services as audit
 from mederi.billing import practice
 from mederi.core.context import Context
-from mederi.core.errors import Forbidden, InvalidRequest
+from mederi.core.errors import InvalidRequest
 
 from .models import Account, Transaction, as_cents
 
@@ -247,9 +247,9 @@ def reverse_patient_payment(payment, reason: str) -> Transaction | None:
                    source_key=f"patient-payment-void:{payment.receipt_number}")
 
 
-def _require(context: Context) -> None:
-    if not context.is_system and PERMISSION not in context.permissions:
-        raise Forbidden("your roles do not allow posting payments and adjustments")
+def require_posting(context: Context) -> None:
+    """Posting payments and adjustments (by hand or from an 835) needs payments.post."""
+    context.require(PERMISSION, "your roles do not allow posting payments and adjustments")
 
 
 def _amount(text) -> Decimal:
@@ -260,7 +260,7 @@ def _amount(text) -> Decimal:
 
 def refund(context: Context, patient_id: str, amount, method: str, note: str = "") -> Transaction:
     """Money paid back to a patient: the patient's account is debited, cash credited."""
-    _require(context)
+    require_posting(context)
     amount = _amount(amount)
     if method not in ("card", "cash", "check", "other"):
         raise InvalidRequest.single("choose how the refund is paid: card, cash, check or other", expression="method")
@@ -270,7 +270,7 @@ def refund(context: Context, patient_id: str, amount, method: str, note: str = "
 
 def write_off(context: Context, patient_id: str, amount, reason: str, note: str = "") -> Transaction:
     """A balance the practice gives up on, with the reason: the patient's account is credited."""
-    _require(context)
+    require_posting(context)
     amount = _amount(amount)
     if reason not in WRITE_OFF_REASONS:
         raise InvalidRequest.single("choose why the balance is written off", expression="reason")

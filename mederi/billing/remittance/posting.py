@@ -46,13 +46,12 @@ from mederi.billing.x12.envelope import X12Error
 from mederi.billing.x12.remittance import ClaimPayment, Remittance, parse_835
 from mederi.core import clock
 from mederi.core.context import Context
-from mederi.core.errors import Forbidden, InvalidRequest
+from mederi.core.errors import InvalidRequest
 from mederi.fhir.repository import Repository
 
 from . import denials, matching, resources
 from .models import PostedClaimPayment, RemittanceFile, WorkItem
 
-PERMISSION = "payments.post"
 ADJUSTMENT_ACCOUNTS = {"CO": CONTRACTUAL, "OA": OTHER_ADJUSTMENTS, "PI": OTHER_ADJUSTMENTS, "CR": OTHER_ADJUSTMENTS}
 
 
@@ -271,15 +270,10 @@ def clock_date(text: str) -> dt.date:
         return clock.now().date()
 
 
-def _require(context: Context) -> None:
-    if not context.is_system and PERMISSION not in context.permissions:
-        raise Forbidden("your roles do not allow posting payments and adjustments")
-
-
 def post_remittance(context: Context, content: bytes | str, *, name: str = "remittance.835",
                     source: str = "upload") -> PostingResult:
     """Post an 835 file; see the module docstring. Bad input raises InvalidRequest and posts nothing."""
-    _require(context)
+    ledger.require_posting(context)
     data = content.encode("utf-8") if isinstance(content, str) else bytes(content)
     checksum = hashlib.sha256(data).hexdigest()
     earlier = RemittanceFile.objects.filter(checksum=checksum).first()

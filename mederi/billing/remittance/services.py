@@ -5,19 +5,20 @@ from __future__ import annotations
 from django.db import transaction
 
 from mederi.audit import services as audit
+from mederi.billing.ledger.services import require_posting
 from mederi.core import clock
 from mederi.core.context import Context
 from mederi.core.errors import InvalidRequest
 
 from .models import WorkItem
-from .posting import _require, post_remittance  # noqa: F401 - post_remittance is the other write
+from .posting import post_remittance  # noqa: F401 - post_remittance is the other write
 
 __all__ = ["post_remittance", "resolve_work_item"]
 
 
 def resolve_work_item(context: Context, item_id: int, resolution: str) -> WorkItem:
     """Mark a work-queue item dealt with, saying how (resubmitted, appealed, matched by hand, written off...)."""
-    _require(context)
+    require_posting(context)
     resolution = (resolution or "").strip()
     if len(resolution) < 5:
         raise InvalidRequest.single("say what was done about it (at least 5 characters)", expression="resolution")

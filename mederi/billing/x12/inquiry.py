@@ -9,9 +9,11 @@ DTP*291, one EQ per service type) and, when the patient is not the subscriber, 2
 import datetime as dt
 from dataclasses import dataclass, field
 
+from mederi.core.npi import npi_is_valid
+
 from . import codes
 from .envelope import Segment, Writer, X12Error, element, parse_all
-from .values import npi_is_valid, read_date, read_period, x12_date
+from .values import read_date, read_period, x12_date
 
 IMPLEMENTATION = "005010X279A1"
 

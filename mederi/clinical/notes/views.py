@@ -111,32 +111,29 @@ def _back_to_note(request, composition_id, error: str = "", status: int = 200):
     return redirect("clinical:visit", encounter_id=encounter_id)
 
 
-@staff_page("clinical.write")
-@require_POST
-def add_addendum(request, composition_id):
+def _act_on_note(request, composition_id, act):
+    """Run `act(context)` on a note, then go back to it (with the refusal, if it was refused)."""
     try:
-        services.add_addendum(context_for_request(request), composition_id, request.POST.get("kind", ""),
-                              request.POST.get("text", ""))
+        act(context_for_request(request))
     except MederiError as problem:
         return _back_to_note(request, composition_id, _message(problem), problem.status)
     return _back_to_note(request, composition_id)
+
+
+@staff_page("clinical.write")
+@require_POST
+def add_addendum(request, composition_id):
+    return _act_on_note(request, composition_id, lambda context: services.add_addendum(
+        context, composition_id, request.POST.get("kind", ""), request.POST.get("text", "")))
 
 
 @staff_page("clinical.write")
 @require_POST
 def sign_addendum(request, composition_id):
-    try:
-        services.sign_addendum(context_for_request(request), composition_id)
-    except MederiError as problem:
-        return _back_to_note(request, composition_id, _message(problem), problem.status)
-    return _back_to_note(request, composition_id)
+    return _act_on_note(request, composition_id, lambda context: services.sign_addendum(context, composition_id))
 
 
 @staff_page("clinical.write")
 @require_POST
 def cosign(request, composition_id):
-    try:
-        services.cosign(context_for_request(request), composition_id)
-    except MederiError as problem:
-        return _back_to_note(request, composition_id, _message(problem), problem.status)
-    return _back_to_note(request, composition_id)
+    return _act_on_note(request, composition_id, lambda context: services.cosign(context, composition_id))

@@ -20,7 +20,7 @@ from mederi.billing.x12.eligibility import (
     parse_271,
 )
 from mederi.billing.x12.envelope import X12Error, parse
-from mederi.billing.x12.values import npi_is_valid
+from mederi.core.npi import npi_is_valid
 
 DATA = Path(__file__).resolve().parents[4] / ".." / "shared" / "data" / "x12"
 
