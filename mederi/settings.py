@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "mederi.portal",
     "mederi.reports",
     "mederi.ai",
+    "mederi.ai.scribe",
     "mederi.web",
     "huey.contrib.djhuey",
 ]
