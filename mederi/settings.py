@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "mederi.reports",
     "mederi.ai",
     "mederi.ai.scribe",
+    "mederi.ai.denial",
     "mederi.web",
     "huey.contrib.djhuey",
 ]
