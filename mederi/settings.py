@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "mederi.billing",
     "mederi.billing.ledger",
     "mederi.billing.remittance",
+    "mederi.billing.patient_billing",
     "mederi.interop",
     "mederi.portal",
     "mederi.reports",
