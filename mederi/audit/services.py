@@ -36,12 +36,14 @@ ACTIONS = frozenset({
     # the record
     "read", "vread", "search", "history", "everything", "create", "update", "patch", "delete",
     "transaction", "batch", "export", "import", "print", "download",
-    # clinical documents
-    "sign",
+    # clinical documents; who co-signs a supervised clinician's notes
+    "sign", "supervision-change",
     # clinical decision support: a card accepted or overridden (with the reason)
     "cds-feedback",
     # AI drafts: a person accepts or rejects a suggestion
     "ai-accept", "ai-reject",
+    # the front-desk agent: a step it took on a patient's message; a person taking over, answering, handing back
+    "ai-agent", "ai-takeover",
     # interfaces: a refused HL7 message replayed or set aside, a lab connection changed
     "message-replay", "message-dismiss", "interface-change",
     # identity and access
