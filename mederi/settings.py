@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "mederi.portal",
     "mederi.reports",
     "mederi.ai",
+    "mederi.ai.agent",
     "mederi.ai.scribe",
     "mederi.ai.denial",
     "mederi.web",
@@ -242,6 +243,13 @@ MEDERI_SMS_FROM = os.environ.get("MEDERI_SMS_FROM", "")
 MEDERI_VOICE_FROM = os.environ.get("MEDERI_VOICE_FROM", "")
 # The public base URL the SMS provider calls back (delivery reports, replies); none: no callbacks asked.
 MEDERI_REMINDER_WEBHOOK_BASE = os.environ.get("MEDERI_REMINDER_WEBHOOK_BASE", "")
+
+# An optional language-model server (OpenAI-compatible chat completions) for the front-desk agent;
+# unset, the agent's offline engine answers alone (see mederi/ai/llm.py).
+MEDERI_LLM_URL = os.environ.get("MEDERI_LLM_URL", "")
+MEDERI_LLM_MODEL = os.environ.get("MEDERI_LLM_MODEL", "")
+MEDERI_LLM_API_KEY = os.environ.get("MEDERI_LLM_API_KEY", "")
+MEDERI_LLM_TIMEOUT_SECONDS = float(os.environ.get("MEDERI_LLM_TIMEOUT_SECONDS", "8"))
 
 # Background jobs (huey): `mederi worker` runs them. Redis when MEDERI_REDIS_URL is set (several
 # app servers and workers share it); otherwise a SQLite file beside the database, for one machine.

@@ -29,6 +29,8 @@ urlpatterns = [
     path("cds-services", include("mederi.clinical.cds.urls")),
     path("p/", include("mederi.portal.urls")),
     path("reports/", include("mederi.reports.urls")),
+    path("ai/agent/", include("mederi.ai.agent.urls")),
+    path("ai/denial/", include("mederi.ai.denial.urls")),
     path("ai/", include("mederi.ai.urls")),
     path("", include("mederi.web.urls")),
 ]

@@ -2,6 +2,8 @@
 
 `record_delivery_status` marks a message delivered or failed; `receive_reply` acts on a patient's
 "C" (confirm) or "X" (cancel), which changes the Appointment, and on opt-out and opt-in words.
+A reply in the patient's own words is offered first to whoever listens on `text_reply_received`
+(the front-desk agent, mederi.ai.agent); when nobody takes it, the patient is asked again.
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ import logging
 import re
 from dataclasses import dataclass
 from datetime import datetime
+
+from django.dispatch import Signal
 
 from mederi.core import clock, systems
 from mederi.core.errors import Conflict, MederiError, PreconditionFailed
@@ -50,6 +54,9 @@ DELIVERY_ERRORS = {
 }
 DELIVERED_STATUSES = {"delivered", "read", "completed"}
 FAILED_STATUSES = {"undelivered", "failed", "busy", "no-answer", "canceled"}
+# Sent with message (the ReminderMessage replied to), body and keyword (True for a plain confirm or cancel
+# word); a receiver that takes the reply returns (ReminderReply outcome, answer), otherwise None.
+text_reply_received = Signal()
 
 
 def record_delivery_status(provider_message_id: str, status: str, error_code: str = "") -> ReminderMessage | None:
@@ -137,13 +144,22 @@ def receive_reply(from_number: str, body: str, provider_message_id: str = "") ->
     if word in OPT_OUT_WORDS | OPT_IN_WORDS:
         outcome, answer = _record_text_preference(repo, message.patient_id, word in OPT_IN_WORDS, body, now), None
     else:
-        outcome, answer = _act_on_reply(repo, load_appointment(repo, message.appointment_id), word, now)
+        taken = _taken_by_listener(message, body, word in CONFIRM_WORDS | CANCEL_WORDS)
+        outcome, answer = taken or _act_on_reply(repo, load_appointment(repo, message.appointment_id), word, now)
     ReminderReply.objects.create(message=message, from_number=number, body=body or "", outcome=outcome,
                                  detail=answer or "", provider_message_id=provider_message_id, received_at=now)
     _record_reply_in_chart(repo, message, body, now)
     if outcome == ReminderReply.CANCELLED:
         schedule_reminders(message.appointment_id)
     return ReplyOutcome(outcome, answer, message.appointment_id)
+
+
+def _taken_by_listener(message: ReminderMessage, body: str, keyword: bool) -> tuple[str, str | None] | None:
+    for _, taken in text_reply_received.send(sender=ReminderMessage, message=message, body=body or "",
+                                             keyword=keyword):
+        if taken is not None:
+            return taken
+    return None
 
 
 def _act_on_reply(repo: Repository, appointment: AppointmentInfo | None, word: str, now: datetime
@@ -207,6 +223,11 @@ def _cancelled(resource: dict) -> dict:
         "text": CANCEL_TEXT,
     }
     return resource
+
+
+def confirm_appointment(repo: Repository, appointment_id: str) -> None:
+    """What a "C" does to the Appointment: the patient accepted it (also used for replies in other words)."""
+    _change_appointment(repo, appointment_id, _confirmed)
 
 
 def _change_appointment(repo: Repository, appointment_id: str, change) -> None:

@@ -1,0 +1,16 @@
+"""The front-desk agent's staff screens (names are `ai_agent:<name>`)."""
+
+from django.urls import path
+
+from mederi.ai.agent import views
+
+app_name = "ai_agent"
+
+urlpatterns = [
+    path("", views.conversations, name="conversations"),
+    path("try/", views.try_message, name="try"),
+    path("<int:conversation_id>/", views.conversation, name="conversation"),
+    path("<int:conversation_id>/take-over/", views.take_over, name="take-over"),
+    path("<int:conversation_id>/hand-back/", views.hand_back, name="hand-back"),
+    path("<int:conversation_id>/reply/", views.reply, name="reply"),
+]
