@@ -1,11 +1,18 @@
 """The claim status lifecycle, shared by claims (837P) and remittance (835).
 
-A Claim's billing status is kept as an extension `urn:mederi:claim-status` (valueCode) on the FHIR
-Claim, since Claim.status only says whether the resource is in force. Every change of status goes
-through `with_status`, which refuses a move the lifecycle does not allow:
+A Claim's billing status is kept in the extension `urn:mederi:claim-status` (valueCode), since
+Claim.status only says whether the resource is in force. Our side of the lifecycle (draft to
+submitted, and the payer's acknowledgement: accepted or rejected) is written on the Claim itself.
+The payer's adjudication (paid, denied, partially paid, or accepted again after a reversal) is
+written on the ClaimResponse that carries the 835's answer (ClaimResponse.request = the Claim), in
+the same extension: the Claim's current status is that of its latest such answer, else its own
+(`current_statuses`). An 835 of ten thousand claims thus writes ten thousand answers, not ten
+thousand new Claim versions as well. Every change goes through `with_status` or `can_move`, which
+refuse a move the lifecycle does not allow:
 
     draft → scrubbed → submitted → accepted | rejected
     accepted → paid | denied | partially paid
+    accepted → rejected (the clearinghouse's 999 accepted the file, the payer's 277CA rejects the claim)
     scrubbed → draft (edited again), rejected → draft (fixed, to be scrubbed and sent again)
     submitted → paid | denied | partially paid (an 835 may arrive without an acknowledgement)
     paid | denied | partially paid → each other, or back to accepted (a payer reversal or correction)
@@ -16,6 +23,7 @@ Corrected (frequency 7) and void (frequency 8) claims are new Claims that start 
 from __future__ import annotations
 
 from mederi.core import systems
+from mederi.fhir import jsonio
 
 EXTENSION_URL = systems.CLAIM_STATUS
 
@@ -45,7 +53,7 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     DRAFT: frozenset({SCRUBBED}),
     SCRUBBED: frozenset({DRAFT, SUBMITTED}),
     SUBMITTED: frozenset({ACCEPTED, REJECTED} | _ADJUDICATED),
-    ACCEPTED: frozenset(_ADJUDICATED),
+    ACCEPTED: frozenset({REJECTED} | _ADJUDICATED),
     REJECTED: frozenset({DRAFT}),
     PAID: frozenset({ACCEPTED, DENIED, PARTIALLY_PAID}),
     DENIED: frozenset({ACCEPTED, PAID, PARTIALLY_PAID}),
@@ -105,3 +113,36 @@ def claim_number(claim: dict) -> str | None:
 def line_control_number(claim_number_value: str, sequence: int) -> str:
     """REF*6R of a service line (echoed in the 835's REF*6R): "<CLM01>-<item sequence>"."""
     return f"{claim_number_value}-{sequence}"
+
+
+def adjudications(claim_ids: list[str]) -> dict[str, list[tuple[object, str]]]:
+    """(when, status) of each Claim's 835 answers that set its status, oldest first.
+
+    Read from the reference index (ClaimResponse.request) and the answers themselves; the Claims
+    were read by the caller through the repository, access checked.
+    """
+    from mederi.fhir.models import Resource, SearchReference
+
+    found: dict[str, list[tuple[object, str]]] = {}
+    ids = sorted(set(claim_ids))
+    for start in range(0, len(ids), 500):
+        pairs = list(SearchReference.objects.filter(
+            resource_type="ClaimResponse", param="request", target_type="Claim", target_id__in=ids[start:start + 500],
+            resource__deleted=False).values_list("resource_id", "target_id"))
+        if not pairs:
+            continue
+        rows = {pk: (updated, content) for pk, updated, content in Resource.objects.filter(
+            pk__in=[pk for pk, _ in pairs]).values_list("pk", "last_updated", "content")}
+        for pk, claim_id in sorted(pairs):  # pk order is the order the answers were written
+            updated, content = rows[pk]
+            if EXTENSION_URL in content:
+                status = status_of(jsonio.loads(content))
+                found.setdefault(claim_id, []).append((updated, status))
+    return found
+
+
+def current_statuses(claims: list[dict]) -> dict[str, str]:
+    """Claim id -> its status now: its latest 835 answer's, else the one on the Claim."""
+    answered = adjudications([claim["id"] for claim in claims])
+    return {claim["id"]: answered[claim["id"]][-1][1] if claim["id"] in answered else status_of(claim)
+            for claim in claims}

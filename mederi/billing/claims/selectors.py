@@ -58,17 +58,20 @@ def visit(context: Context, encounter_id: str) -> Visit:
                                                                       ("_count", "200")]).matches}
     claims = []
     if charged:
-        for stored in repository.search("Claim", [("patient", f"Patient/{patient['id']}"), ("_count", "200")]).matches:
-            claim = stored.as_dict()
-            if any(e["valueReference"]["reference"].split("/", 1)[1] in charged for i in claim["item"]
-                   for e in i.get("extension", ()) if e.get("url") == "urn:mederi:charge-item"):
-                claims.append(summary(claim, person_name(patient)))
+        found_claims = [stored.as_dict() for stored in repository.search(
+            "Claim", [("patient", f"Patient/{patient['id']}"), ("_count", "200")]).matches]
+        found_claims = [claim for claim in found_claims if any(
+            e["valueReference"]["reference"].split("/", 1)[1] in charged for i in claim["item"]
+            for e in i.get("extension", ()) if e.get("url") == "urn:mederi:charge-item")]
+        statuses = claim_status.current_statuses(found_claims)
+        claims = [summary(claim, person_name(patient), statuses[claim["id"]]) for claim in found_claims]
     return Visit(encounter, patient, provider, ((encounter.get("period") or {}).get("start") or "")[:10],
                  found[:12], claims)
 
 
-def summary(claim: dict, patient_name: str = "") -> dict:
-    status = claim_status.status_of(claim)
+def summary(claim: dict, patient_name: str = "", status: str = "") -> dict:
+    """The claim's line in a list; `status` is its current status (claim_status.current_statuses)."""
+    status = status or claim_status.current_statuses([claim])[claim["id"]]
     return {"id": claim["id"], "number": claim_status.claim_number(claim), "status": status,
             "status_label": claim_status.LABELS[status], "patient": patient_name,
             "patient_id": ref_id(claim.get("patient"), "Patient"),
@@ -85,12 +88,13 @@ def claims(context: Context, status: str = "", patient_id: str = "", limit: int 
     if patient_id:
         params.append(("patient", f"Patient/{patient_id}"))
     rows = [s.as_dict() for s in repository.search("Claim", params).matches]
+    statuses = claim_status.current_statuses(rows)
     if status:
-        rows = [c for c in rows if claim_status.status_of(c) == status]
+        rows = [c for c in rows if statuses[c["id"]] == status]
     names = {}
     for patient in {ref_id(c.get("patient"), "Patient") for c in rows}:
         names[patient] = person_name(repository.read("Patient", patient).as_dict())
-    return [summary(c, names[ref_id(c.get("patient"), "Patient")]) for c in rows]
+    return [summary(c, names[ref_id(c.get("patient"), "Patient")], statuses[c["id"]]) for c in rows]
 
 
 @dataclass
@@ -122,12 +126,15 @@ def claim_page(context: Context, claim_id: str) -> ClaimPage:
               "place": i["locationCodeableConcept"]["coding"][0]["code"], "date": i["servicedDate"],
               "price": Decimal(i["unitPrice"]["value"]), "net": Decimal(i["net"]["value"])}
              for i in claim.get("item") or ()]
+    changes = [(old.last_updated, claim_status.status_of(old.as_dict())) for old in (
+        repository.vread("Claim", claim_id, str(version)) for version in range(1, stored.version_id + 1))]
+    answers = claim_status.adjudications([claim_id]).get(claim_id, [])
     history, last = [], None
-    for version in range(1, stored.version_id + 1):
-        old = repository.vread("Claim", claim_id, str(version))
-        status = claim_status.status_of(old.as_dict())
+    # The Claim's own versions up to the payer's first answer, then the answers (see claim_status).
+    first_answer = answers[0][0] if answers else None
+    for when, status in [c for c in changes if first_answer is None or c[0] < first_answer] + answers:
         if status != last:
-            history.append((old.last_updated, claim_status.LABELS[status]))
+            history.append((when, claim_status.LABELS[status]))
             last = status
     focal = next(i for i in claim["insurance"] if i.get("focal"))
     coverage = repository.read("Coverage", ref_id(focal["coverage"], "Coverage")).as_dict()
@@ -135,7 +142,7 @@ def claim_page(context: Context, claim_id: str) -> ClaimPage:
     team = claim.get("careTeam") or []
     rendering = person_name(repository.read("Practitioner", ref_id(team[0]["provider"], "Practitioner")).as_dict()) \
         if team else ""
-    status = claim_status.status_of(claim)
+    status = claim_status.status_of(claim)  # draft, scrubbed and rejected are the Claim's own
     found = scrubber.findings(repository, claim) if status in (claim_status.DRAFT, claim_status.SCRUBBED,
                                                                 claim_status.REJECTED) else []
     return ClaimPage(claim, summary(claim, person_name(patient)), patient, lines, diagnoses,

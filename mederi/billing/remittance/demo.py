@@ -62,7 +62,8 @@ def load_demo(today: dt.date | None = None) -> str:
     repository = Repository(context)
     claims = [stored.as_dict() for stored in repository.search("Claim", [("_count", "100")],
                                                              first_page_only=True).matches]
-    submitted = [c for c in claims if claim_status.status_of(c) == claim_status.SUBMITTED and claim_status.claim_number(c)]
+    statuses = claim_status.current_statuses(claims)
+    submitted = [c for c in claims if statuses[c["id"]] == claim_status.SUBMITTED and claim_status.claim_number(c)]
     if not submitted:
         return "remittance demo: no submitted claim to answer"
     submitted.sort(key=lambda c: claim_status.claim_number(c))

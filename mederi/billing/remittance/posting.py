@@ -1,6 +1,9 @@
 """Posting an 835: every claim payment, adjustment and provider-level adjustment into the ledger, with the
 payer's answers kept as FHIR ClaimResponses and the check/EFT as a PaymentReconciliation.
 
+Each ClaimResponse also carries the status the answer gives its Claim (paid, denied, partially paid,
+or accepted again after a reversal; see claim_status): the Claim itself is not rewritten.
+
 A whole file is one database transaction: ledger postings, the rows that remember what was posted,
 work-queue items and FHIR resources are written together or not at all, so a crash half-way leaves
 nothing half-posted and the file can simply be posted again. (One transaction per claim with a
@@ -85,7 +88,7 @@ class _Plan:
         self.rows: list[tuple[PostedClaimPayment, Draft | None]] = []
         self.items: list[WorkItem] = []
         self.responses: list[dict] = []
-        self.claims: dict[str, dict] = {}  # Claim id -> the Claim with its new status
+        self.statuses: dict[str, str] = {}  # Claim id -> its status as this file leaves it
         self.warnings: list[str] = []
         self.skipped = 0
         self.payers: dict[str, str] = {}
@@ -110,6 +113,7 @@ class _Plan:
         details = []
         self.matches = matching.find_claims(self.repository, [c.claim_number for c in remittance.claims
                                                               if (c.claim_number, c.status, 1) not in done])
+        self.learn_statuses([match.claim for found in self.matches.values() for match in found])
         for payment in remittance.claims:
             occurrence = seen[(payment.claim_number, payment.status)] = seen.get((payment.claim_number,
                                                                                   payment.status), 0) + 1
@@ -161,7 +165,10 @@ class _Plan:
                                  f"{earlier.paid:.2f} was posted; the posted payment was reversed in full")
         row.claim_id, row.patient_id, row.payer_id = earlier.claim_id, earlier.patient_id, earlier.payer_id
         if earlier.claim_id:
-            self.move_claim(earlier.claim_id, claim_status.ACCEPTED)
+            if earlier.claim_id not in self.statuses:
+                self.learn_statuses([self.repository.read("Claim", earlier.claim_id).as_dict()])
+            self.answer(remittance, payment, row, [None] * len(payment.lines),
+                        self.move_claim(earlier.claim_id, claim_status.ACCEPTED))
         return ledger.reversal_of(earlier.transaction, memo=f"payer reversed claim {payment.claim_number}",
                                   posted_by=self.who, source_key=f"remit-reversal:{key}")
 
@@ -201,19 +208,19 @@ class _Plan:
         settled = sum((entry.amount for entry in entries), Decimal("0.00"))
         entries.append(Entry(payer_account(payer_id), -settled, day, payment.claim_number))
         row.patient_cents = as_cents(patient_share)
-        self.match_lines(remittance, payment, match, row)
-        self.queue_denials(remittance, payment, match)
         new_status = claim_status.DENIED if not payment.paid else (
             claim_status.PARTIALLY_PAID if any(not line.paid and line.charge for line in payment.lines)
             else claim_status.PAID)
-        self.move_claim(match.claim_id, new_status, match.claim)
+        self.answer(remittance, payment, row, self.match_lines(remittance, payment, match),
+                    self.move_claim(match.claim_id, new_status))
+        self.queue_denials(remittance, payment, match)
         if not any(entry.amount for entry in entries):
             return None
         return Draft(Transaction.INSURANCE_PAYMENT, "remittance-claim", payment.claim_number, entries,
                      source_key=f"remit:{key}", memo=f"{remittance.payer_name} {payment.status_text}"[:300],
                      posted_by=self.who)
 
-    def match_lines(self, remittance: Remittance, payment: ClaimPayment, match, row: PostedClaimPayment) -> None:
+    def match_lines(self, remittance: Remittance, payment: ClaimPayment, match) -> list[int | None]:
         taken: set[int] = set()
         sequences = []
         for line in payment.lines:
@@ -227,9 +234,13 @@ class _Plan:
             else:
                 taken.add(sequence)
             sequences.append(sequence)
-        response = resources.claim_response(remittance, payment, claim_id=match.claim_id,
-                                            patient_id=match.patient_id, payer_id=row.payer_id,
-                                            line_sequences=sequences)
+        return sequences
+
+    def answer(self, remittance: Remittance, payment: ClaimPayment, row: PostedClaimPayment,
+               sequences: list[int | None], status: str | None) -> None:
+        """The payer's answer to the claim as a ClaimResponse, with the status it gives the claim."""
+        response = resources.claim_response(remittance, payment, claim_id=row.claim_id, patient_id=row.patient_id,
+                                            payer_id=row.payer_id, line_sequences=sequences, claim_status=status)
         response_id = resources.stable_id("claim-response", row.payer_key, row.trace_number, row.claim_number,
                                           row.status_code, str(row.occurrence))
         self.repository.create(response, logical_id=response_id)
@@ -249,18 +260,20 @@ class _Plan:
                        reason_code=reason, remarks=" ".join(payment.remarks + (line.remarks if line else []))[:200],
                        line=(line.procedure if line else "")[:80], amount_cents=as_cents(source.charge))
 
-    def move_claim(self, claim_id: str, new_status: str, claim: dict | None = None) -> None:
-        claim = self.claims.get(claim_id) or claim or self.repository.read("Claim", claim_id).as_dict()
-        current = claim_status.status_of(claim)
-        if current == new_status:
-            self.claims[claim_id] = claim
-            return
-        if claim_status.can_move(current, new_status):
-            self.claims[claim_id] = claim_status.set_status(claim, new_status)
-        else:
-            self.claims[claim_id] = claim
+    def learn_statuses(self, claims: list[dict]) -> None:
+        fresh = [claim for claim in claims if claim["id"] not in self.statuses]
+        if fresh:
+            self.statuses.update(claim_status.current_statuses(fresh))
+
+    def move_claim(self, claim_id: str, new_status: str) -> str | None:
+        """The status the answer gives the claim, or None when the lifecycle does not allow the move."""
+        current = self.statuses[claim_id]
+        if current != new_status and not claim_status.can_move(current, new_status):
             self.warnings.append(f"Claim/{claim_id} is {claim_status.LABELS[current].lower()}; "
                                  f"it was not marked {claim_status.LABELS[new_status].lower()}")
+            return None
+        self.statuses[claim_id] = new_status
+        return new_status
 
 
 def clock_date(text: str) -> dt.date:
@@ -296,9 +309,6 @@ def post_remittance(context: Context, content: bytes | str, *, name: str = "remi
             plan = _Plan(repository, file, remittances, who)
             for remittance in remittances:
                 plan.add(remittance)
-            repository.prefetch([("Claim", claim_id) for claim_id in plan.claims])
-            for claim_id, claim in plan.claims.items():
-                repository.update("Claim", claim_id, claim)
         transactions = ledger.post_many(plan.drafts)
         by_draft = {id(draft): tx for draft, tx in zip(plan.drafts, transactions, strict=True)}
         rows = []

@@ -37,8 +37,8 @@ def _insurer(payer_id: str, payer_name: str) -> dict:
 
 
 def claim_response(remittance: Remittance, payment: ClaimPayment, *, claim_id: str, patient_id: str, payer_id: str,
-                   line_sequences: list[int | None]) -> dict:
-    """The payer's answer to one Claim as read from an 835 CLP loop."""
+                   line_sequences: list[int | None], claim_status: str | None = None) -> dict:
+    """The payer's answer to one Claim as read from an 835 CLP loop, with the status it gives the Claim."""
     items = []
     header = [_adjustment(a) for a in payment.adjustments]
     for line, sequence in zip(payment.lines, line_sequences, strict=True):
@@ -53,6 +53,7 @@ def claim_response(remittance: Remittance, payment: ClaimPayment, *, claim_id: s
         items.append({"itemSequence": sequence, "adjudication": adjudication})
     resource = {
         "resourceType": "ClaimResponse", "status": "active",
+        **({"extension": [{"url": systems.CLAIM_STATUS, "valueCode": claim_status}]} if claim_status else {}),
         "identifier": [{"system": systems.REMITTANCE_TRACE,
                         "value": f"{remittance.trace_number}/{payment.claim_number}/{payment.status}"}],
         "type": {"coding": [{"system": CLAIM_TYPE, "code": "professional"}]}, "use": "claim",

@@ -20,7 +20,7 @@ def test_the_demo_pays_a_submitted_claim_and_leaves_a_small_receivable(clinic):
     message = demo.load_demo(dt.date(2026, 3, 2))
     assert "Posted 2 claim payment(s)" in message and "1 item(s) need a look" in message
     claim = Repository(Context.system("test")).read("Claim", paid_id).as_dict()
-    assert claim_status.status_of(claim) == claim_status.PAID
+    assert claim_status.current_statuses([claim])[paid_id] == claim_status.PAID
     assert selectors.balance_of(patient_account("pat-jane")) == Decimal("28.80")  # 20% coinsurance of 144.00 allowed
     assert selectors.balance_of(payer_account("payer-acme")) == Decimal("180.00") - Decimal("51.20")  # C2 owed, stranger's 51.20 held
     assert WorkItem.objects.get().claim_number == "C999999999"
