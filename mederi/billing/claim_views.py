@@ -10,6 +10,7 @@ from django.views.decorators.http import require_POST
 
 from mederi.accounts.context import context_for_request
 from mederi.accounts.decorators import staff_page
+from mederi.ai.denial import selectors as denial_risk
 from mederi.billing import claim_status
 from mederi.billing.claims import cms1500, fees, runs, workflow
 from mederi.billing.claims import selectors as claim_selectors
@@ -26,9 +27,11 @@ from mederi.fhir.repository import Repository
 def claim_list(request):
     status = request.GET.get("status", "")
     status = status if status in claim_status.LABELS else ""
+    claims = denial_risk.attach(claim_selectors.claims(context_for_request(request), status=status,
+                                                       patient_id=request.GET.get("patient", "").strip()))
     return render(request, "billing/claims.html", {
-        "claims": claim_selectors.claims(context_for_request(request), status=status,
-                                         patient_id=request.GET.get("patient", "").strip()),
+        "claims": claims, "high_risk": [c for c in claims if c["status"] == claim_status.SCRUBBED and c["risk"]
+                                        and c["risk"].level == "high"],
         "status": status, "statuses": claim_status.LABELS.items(),
         "can_submit": "claims.submit" in context_for_request(request).permissions,
     })
@@ -44,6 +47,7 @@ def _claim_page(request, claim_id: str, error: MederiError | None = None, status
         "page": page, "errors": errors, "editable": page.summary["status"] in workflow.EDITABLE,
         "sent": page.summary["status"] in workflow.SENT, "scrubbed": page.summary["status"] == claim_status.SCRUBBED,
         "blocking": any(issue.severity == "error" for issue, _ in page.findings),
+        "risk": denial_risk.for_claim_page(context_for_request(request), page.claim, int(page.claim["meta"]["versionId"])),
     }, status=status)
 
 
