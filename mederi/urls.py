@@ -31,6 +31,7 @@ urlpatterns = [
     path("reports/", include("mederi.reports.urls")),
     path("ai/agent/", include("mederi.ai.agent.urls")),
     path("ai/denial/", include("mederi.ai.denial.urls")),
+    path("ai/scribe/", include("mederi.ai.scribe.urls")),
     path("ai/", include("mederi.ai.urls")),
     path("", include("mederi.web.urls")),
 ]
