@@ -193,7 +193,9 @@ def understand(text: str) -> Understanding:
     intent, confidence = max(combined.items(), key=lambda item: item[1])
     if len(fired) == 2 and fired in PRECEDENCE:
         intent = PRECEDENCE[fired]
-        confidence = max(confidence, combined[intent])
+    elif len(fired) == 1 and intent in ALSO_QUEUED:  # "late, and a refill too": act on the one, queue the other
+        intent = next(iter(fired))
+    confidence = max(confidence, combined[intent])
     also = tuple(i for i in ALSO_QUEUED if i in rules and i != intent)
     if intent == UNKNOWN or confidence < CONFIDENT:
         return Understanding(UNKNOWN, confidence, also=also, scores=combined)
@@ -223,7 +225,7 @@ def preferences(text: str) -> dict:
 
 def picked_option(text: str, offered: list[dict]) -> int | None:
     """Which offered slot the reply picks (0-based), or None: '2', 'the second', 'Tue 9:30', '10am'."""
-    clean = normalised(text)
+    clean = " ".join(re.findall(r"[a-z0-9:']+", text.lower()))  # times keep their colon
     if not offered or NONE_OF_THEM.search(clean):
         return None
     number = re.fullmatch(r"\s*(?:option\s*|#)?(\d)\s*[.!)]?\s*(?:please|pls|thanks?|thank you)?\s*", clean)

@@ -87,7 +87,7 @@ def conversation_for(channel: str, patient_id: str, address: str) -> Conversatio
     now = clock.now()
     try:
         with transaction.atomic():
-            return Conversation.objects.create(**key, address=address, started_at=now, updated_at=now)
+            return Conversation.objects.create(**{"address": address, **key}, started_at=now, updated_at=now)
     except IntegrityError:  # started by a message that arrived at the same moment
         return Conversation.objects.select_for_update().get(**key)
 
@@ -153,12 +153,12 @@ def _act(conversation: Conversation, text: str, understood, engine: IntentEngine
         return _Step("with-staff", None)
     words = " ".join(classifier.normalised(text).split())
     if conversation.state == Conversation.CONFIRMING_CANCEL:
-        if words in YES or (understood.intent == "cancel" and "not" not in words):
-            return _cancel(conversation)
-        if words in NO or words.startswith("no "):
+        if words in NO or words.startswith(("no ", "don't", "dont")):
             conversation.state = Conversation.OPEN
             upcoming = records.appointment(conversation.appointment_id)
             return _Step("kept", f"OK, your appointment{_on(upcoming)} stays booked.")
+        if words in YES or understood.intent == "cancel":
+            return _cancel(conversation)
         conversation.state = Conversation.OPEN  # something else: answer that instead
     if conversation.state == Conversation.OFFERING:
         picked = classifier.picked_option(text, conversation.offered)
