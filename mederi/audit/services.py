@@ -44,6 +44,8 @@ ACTIONS = frozenset({
     "ai-accept", "ai-reject",
     # the front-desk agent: a step it took on a patient's message; a person taking over, answering, handing back
     "ai-agent", "ai-takeover",
+    # denial risk: a claim scored before it is sent; the model retrained on the remittance history
+    "ai-risk", "ai-train",
     # interfaces: a refused HL7 message replayed or set aside, a lab connection changed
     "message-replay", "message-dismiss", "interface-change",
     # identity and access
