@@ -32,6 +32,8 @@ CANNED_RESULTS = {
                 ("2823-3", "Potassium", "4.2", "mmol/L", "3.5-5.1", "N"), ("2160-0", "Creatinine", "0.9", "mg/dL",
                 "0.7-1.3", "N")],
     "24321-2": [("2345-7", "Glucose", "92", "mg/dL", "70-99", "N"), ("2951-2", "Sodium", "131", "mmol/L", "135-145", "L")],
+    "34714-6": [("5902-2", "Prothrombin time (PT)", "31.5", "s", "9.4-12.5", "H"),
+                ("6301-6", "INR", "3.8", "{INR}", "0.8-1.2", "H")],
     "24356-8": [("5792-7", "Glucose [Mass/volume] in Urine by Test strip", "Negative", "", "Negative", "N")],
 }
 

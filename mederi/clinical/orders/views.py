@@ -80,5 +80,7 @@ def lab_order(request, patient_id: str, order_id: int):
              "priority": r.get("priority", ""), "placer": (r.get("identifier") or [{}])[0].get("value", ""),
              "note": " ".join(n.get("text", "") for n in r.get("note") or ()),
              "encounter": (r.get("encounter") or {}).get("reference", "")} for r in requests]
+    visits = {r["encounter"].removeprefix("Encounter/") for r in rows if r["encounter"].startswith("Encounter/")}
     return render(request, "clinical/orders/lab_order.html", {
-        "order": order, "rows": rows, "patient_id": patient_id, "patient_name": name})
+        "order": order, "rows": rows, "patient_id": patient_id, "patient_name": name,
+        "encounter_id": next(iter(visits)) if len(visits) == 1 else ""})
