@@ -316,7 +316,7 @@ def write_837(claims: list[ClaimData], *, submitter: Submitter, receiver_name: s
               usage: str = "T") -> str:
     """A complete 837P interchange; claims are split into transaction sets of at most 5,000."""
     writer = Writer(sender_id=sender_id, receiver_id=interchange_receiver_id, control_number=control_number,
-                    when=when, usage=usage)
+                    when=when, usage=usage, group_control_number=control_number)
     for start in range(0, len(claims), MAX_CLAIMS_PER_TRANSACTION):
         chunk = claims[start:start + MAX_CLAIMS_PER_TRANSACTION]
         reference = f"{control_number}{start // MAX_CLAIMS_PER_TRANSACTION + 1:04d}"

@@ -9,7 +9,9 @@
 
 What the payer says is up to `responder(payload, kind)`: it gets the request's X12 bytes and its
 kind ("270", "837P", ...) and returns the answer's bytes, or None to stay silent (a payer that
-never answers). It runs on a worker thread, so it may block or use the database.
+never answers), or several answer files as {kind: bytes} (a claim file is answered by a 999 and a
+277CA: `claims_responder.ClaimAcknowledger`). It runs on a worker thread, so it may block or use
+the database.
 
 Run it by hand with `python -m mederi.billing.clearinghouse.standin --help`; it needs nothing of
 Django.
@@ -42,7 +44,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from . import envelope
 
-Responder = Callable[[bytes, str], bytes | None]
+Responder = Callable[[bytes, str], "bytes | dict[str, bytes] | None"]
 log = logging.getLogger(__name__)
 UNFINISHED_SUFFIXES = (".part", ".tmp", ".filepart")
 REQUIRED_FIELDS = ("ProcessingMode", "PayloadType", "PayloadID", "TimeStamp", "SenderID", "ReceiverID",
@@ -171,13 +173,12 @@ class StandIn:
             log.exception("the stand-in's responder failed on %s", path.name)
             return
         path.unlink(missing_ok=True)  # picked up
-        if data is None:
-            return
         base = path.name.rsplit(".", 1)[0] if "." in path.name else path.name
-        target = self.sftp_root / "outbound" / f"{base}.{envelope.response_kind(kind)}"
-        partial = target.with_name(target.name + ".part")  # so no client reads half a file
-        partial.write_bytes(data)
-        partial.rename(target)
+        for result_kind, answer in _answer_files(data, kind).items():
+            target = self.sftp_root / "outbound" / f"{base}.{result_kind}"
+            partial = target.with_name(target.name + ".part")  # so no client reads half a file
+            partial.write_bytes(answer)
+            partial.rename(target)
 
     # -- shutting down --
 
@@ -199,6 +200,13 @@ class StandIn:
             self._loop = None
         self._workers.shutdown(wait=False, cancel_futures=True)
         shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def _answer_files(answer: "bytes | dict[str, bytes] | None", kind: str) -> dict[str, bytes]:
+    """The files a responder's answer becomes, by kind (what a request of `kind` is answered with by default)."""
+    if answer is None:
+        return {}
+    return dict(answer) if isinstance(answer, dict) else {envelope.response_kind(kind): answer}
 
 
 async def _close_acceptor(acceptor: asyncssh.SSHAcceptor) -> None:
@@ -315,10 +323,11 @@ class _CoreHandler(BaseHTTPRequestHandler):
             log.exception("the stand-in's responder failed")
             return self._reply_text(500, f"the payer system failed: {exc}")
         if mode == envelope.BATCH:
-            if answer is not None:
-                result_kind = envelope.response_kind(kind)
-                standin.queue_batch_result(f"{envelope.text_field(fields, 'PayloadID')}.{result_kind}", result_kind, answer)
+            for result_kind, data in _answer_files(answer, kind).items():
+                standin.queue_batch_result(f"{envelope.text_field(fields, 'PayloadID')}.{result_kind}", result_kind, data)
             return self._reply_envelope(200, {"ErrorCode": envelope.SUCCESS, "ErrorMessage": ""}, fields)
+        if isinstance(answer, dict):  # real time gets one answer: the one a request of this kind expects
+            answer = answer.get(envelope.response_kind(kind))
         if answer is None:
             return self._reply_text(504, "the payer did not answer")
         if standin.realtime_reply == "x12":

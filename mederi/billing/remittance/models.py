@@ -132,3 +132,39 @@ class InboundFile(models.Model):
     class Meta:
         db_table = "remittance_inbound_file"
         indexes = [models.Index(fields=["origin", "name"], name="remittance_inbound_origin")]
+
+
+class ClaimAcknowledgement(models.Model):
+    """What a 999 (clearinghouse) or 277CA (payer) said about one claim, and what it did to the claim.
+
+    A rejected claim waits here, with the reason in words, until a person says what was done about
+    it (fixed and sent again, voided...): that is the rejections work queue. `source_key` names the
+    answer (who sent it, which group or trace, which claim, which verdict), so the same answer
+    arriving again in another file changes nothing.
+    """
+
+    FUNCTIONAL, PAYER = "999", "277CA"
+    KINDS = [(FUNCTIONAL, "999 (clearinghouse)"), (PAYER, "277CA (payer)")]
+    ACCEPTED, REJECTED = "accepted", "rejected"
+    OUTCOMES = [(ACCEPTED, "Accepted"), (REJECTED, "Rejected")]
+
+    source_key = models.CharField(max_length=200, unique=True)
+    inbound = models.ForeignKey(InboundFile, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    file_name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=5, choices=KINDS)
+    outcome = models.CharField(max_length=8, choices=OUTCOMES)
+    claim_number = models.CharField(max_length=40, db_index=True)
+    claim_id = models.CharField(max_length=64, blank=True)
+    patient_id = models.CharField(max_length=64, blank=True)
+    payer_id = models.CharField(max_length=64, blank=True)
+    codes = models.CharField(max_length=120, blank=True)  # "IK5 R 5" or "A7:562:85"
+    explanation = models.TextField()  # the codes in words
+    status_change = models.CharField(max_length=120, blank=True)  # "submitted → rejected", or why it did not move
+    received_at = models.DateTimeField(default=clock.now)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.CharField(max_length=150, blank=True)
+    resolution = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        db_table = "remittance_claim_ack"
+        indexes = [models.Index(fields=["outcome", "resolved_at"], name="remittance_ack_open")]

@@ -1,4 +1,4 @@
-"""Picking up what clearinghouses send back (835s now; 999 and 277CA through the same hook) and processing it once.
+"""Picking up what clearinghouses send back (835s, 999s and 277CAs) and processing each file once.
 
 Two steps, each safe to die in:
 
@@ -8,12 +8,13 @@ Two steps, each safe to die in:
    and checksum, committed at once) before anything else happens; a file whose checksum is already
    recorded is not stored again. A dropped file is then moved into the folder's done/ subfolder.
 2. **Process.** Every recorded file still `received` whose kind has a handler is handled — an 835 is
-   posted — and marked processed in the same database transaction as its posting. If the job dies
-   in between, the file is still `received` and the next run posts it; posting is idempotent anyway.
+   posted, a 999 or 277CA moves the claims it answers (`acknowledgements.py`) — and marked processed
+   in the same database transaction as that work. If the job dies in between, the file is still
+   `received` and the next run handles it; handling is idempotent anyway.
    A file that cannot be read is marked failed with the reason, and stays for a person to see.
 
-`register_handler("999", handle)` is the hook for acknowledgements: files of a kind with no handler
-wait, recorded, until one is registered.
+`register_handler(kind, handle)` adds a kind: files of a kind with no handler wait, recorded, until
+one is registered.
 """
 
 from __future__ import annotations
@@ -55,7 +56,21 @@ def _post_835(context: Context, inbound: InboundFile) -> str:
     return post_remittance(context, bytes(inbound.content), name=inbound.name, source=inbound.origin).summary()
 
 
+def _acknowledge_999(context: Context, inbound: InboundFile) -> str:
+    from .acknowledgements import apply_999
+
+    return apply_999(context, bytes(inbound.content), name=inbound.name, inbound=inbound)
+
+
+def _acknowledge_277(context: Context, inbound: InboundFile) -> str:
+    from .acknowledgements import apply_277ca
+
+    return apply_277ca(context, bytes(inbound.content), name=inbound.name, inbound=inbound)
+
+
 register_handler("835", _post_835)
+register_handler("999", _acknowledge_999)
+register_handler("277", _acknowledge_277)
 
 
 def inbox() -> Path:

@@ -443,6 +443,7 @@ class Writer:
         acknowledgment_requested: bool = False,
         application_sender_id: str | None = None,
         application_receiver_id: str | None = None,
+        group_control_number: int = 1,
     ):
         if usage not in ("T", "P"):
             raise X12Error(f"the usage indicator must be T (test) or P (production), not {usage!r}")
@@ -465,6 +466,9 @@ class Writer:
         self.application_sender_id = application_sender_id or sender_id.strip()
         self.application_receiver_id = application_receiver_id or receiver_id.strip()
         self.groups: list[tuple[Segment, list[list[Segment]]]] = []  # (GS, segments of each transaction set)
+        # GS06 of the first group: an 837's acknowledgement (999 AK102) names the group by it, so
+        # claim files number their group with the interchange's own control number to be found again.
+        self.first_group_number = group_control_number
         self._transactions = 0
 
     def add(self, transaction_set_id: str, body: list[Segment], *, implementation: str) -> str:
@@ -475,7 +479,7 @@ class Writer:
         if not self.groups or self.groups[-1][0][1] != functional_id or self.groups[-1][0][8] != implementation:
             gs = [
                 "GS", functional_id, self.application_sender_id, self.application_receiver_id,
-                self.when.strftime("%Y%m%d"), self.when.strftime("%H%M"), str(len(self.groups) + 1), "X",
+                self.when.strftime("%Y%m%d"), self.when.strftime("%H%M"), str(self.first_group_number + len(self.groups)), "X",
                 implementation,
             ]  # fmt: skip
             self.groups.append((gs, []))

@@ -73,7 +73,8 @@ def test_an_unreadable_file_is_marked_failed_with_the_reason(clinic, drop):
     assert not Transaction.objects.exists()
 
 
-def test_acknowledgements_wait_for_a_handler_and_are_handed_to_it_once_registered(clinic, drop, monkeypatch):
+def test_files_of_a_kind_without_a_handler_wait_and_are_handed_to_it_once_registered(clinic, drop, monkeypatch):
+    monkeypatch.delitem(pickup.HANDLERS, "999")
     ack = write_interchange([("999", [["AK1", "HC", "1", "005010X222A1"], ["AK9", "A", "1", "1", "1"]],
                               "005010X231A1")], sender_id="CLEARING", receiver_id="PRACTICE", control_number=9)
     (drop / "claims-0001.999").write_text(ack)
