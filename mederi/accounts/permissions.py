@@ -20,6 +20,7 @@ ACTIONS = {
     "payments.post": "Post payments and adjustments",
     "payments.collect": "Collect copays and other payments from patients at the desk",
     "claims.submit": "Submit claims to payers",
+    "ledger.close": "Close a month of the ledger (nothing may be posted in it afterwards)",
     "record.break_glass": "Break the glass: emergency access to any chart, with a reason",
     "record.export": "Export and bulk-download the record",
     "audit.view": "View the audit log and reports",
@@ -63,7 +64,7 @@ DEFAULT_ROLES = (
                    frozenset(_grant("insurance", "financial")
                              | _grant("demographics", "clinical", "scheduling", "directory", "definitions",
                                       access=("read",))
-                             | {"payments.post", "payments.collect", "claims.submit"})),
+                             | {"payments.post", "payments.collect", "claims.submit", "ledger.close"})),
     RoleDefinition("nurse", "Nurse", "Rooms patients, records vitals, histories and immunizations.",
                    frozenset(_CLINICAL_STAFF)),
     RoleDefinition("physician", "Physician / provider", "Charts, orders, prescribes and signs.",
@@ -73,7 +74,7 @@ DEFAULT_ROLES = (
                              | _grant("demographics", "scheduling", "insurance", "directory", "definitions",
                                       access=("delete",))
                              | {"accounts.manage", "record.export", "audit.view", "payments.collect",
-                                "interfaces.manage"})),
+                                "interfaces.manage", "ledger.close"})),
     RoleDefinition("auditor", "Auditor", "Reviews the audit log and accounting of disclosures.",
                    frozenset({"audit.view", "demographics.read"})),
 )
