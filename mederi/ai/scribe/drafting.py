@@ -73,4 +73,4 @@ def draft_note(turns: list[tuple[str, str]]) -> NoteDraft:
                               "Record or upload the visit again, or type the note yourself.")
     units = extract.sentences(normalised)
     findings = extract.find(normalised, units)
-    return NoteDraft(sections.build(units, findings), findings)
+    return NoteDraft(sections.build(units, findings, normalised), findings)

@@ -40,6 +40,8 @@ MED_STOPPED = re.compile(r"\b(stop|stopped|stopping|discontinue|discontinued|no 
 ORDER_CUE = re.compile(
     r"\b(order|ordering|get|getting|check|checking|schedule|scheduling|send|sending|obtain|draw|repeat|"
     r"do a|go ahead and|refer|referral)\b")
+DOSE_UNITS = {"milligram": "mg", "milligrams": "mg", "microgram": "mcg", "micrograms": "mcg", "unit": "units",
+              "gram": "g", "grams": "g"}
 RESULT_CUE = re.compile(r"\b(showed|shows|revealed|came back|was normal|were normal|results?|reviewed)\b")
 
 
@@ -66,11 +68,16 @@ class Sentence:
     end: int
 
 
+def said(turns: list[tuple[str, str]], finding: Finding) -> str:
+    """The words of the transcript a finding came from."""
+    return turns[finding.turn][1][finding.start:finding.end]
+
+
 def sentences(turns: list[tuple[str, str]]) -> list[Sentence]:
     """The transcript cut into sentences, each knowing its turn and where it sits in it."""
     found = []
     for index, (speaker, text) in enumerate(turns):
-        for piece in re.finditer(r"[^.?!]+[.?!]*", text):
+        for piece in re.finditer(r"(?:[^.?!]|(?<=\d)\.(?=\d))+[.?!]*", text):  # "98.6" is no full stop
             stripped = piece.group().strip()
             if re.search(r"[a-z0-9]", stripped, re.I):
                 start = piece.start() + piece.group().index(stripped)
@@ -85,11 +92,11 @@ _UNITS = {"zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six"
           "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19}
 _TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80,
          "ninety": 90}
-NUMBER = (r"(?:\d+(?:\.\d+)?|(?:(?:one|two|three|four|five|six|seven|eight|nine)[ -])?(?:hundred[ -]?(?:and )?)?"
-          r"(?:(?:twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)(?:[ -](?:one|two|three|four|five|six|"
-          r"seven|eight|nine))?|zero|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|"
-          r"fourteen|fifteen|sixteen|seventeen|eighteen|nineteen)?(?: point (?:zero|one|two|three|four|five|six|"
-          r"seven|eight|nine))?)")
+_UNIT = "one|two|three|four|five|six|seven|eight|nine"
+_BELOW_100 = (rf"(?:(?:twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)(?:[ -](?:{_UNIT}))?|ten|eleven|twelve|"
+              rf"thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|zero|{_UNIT})")
+_SPOKEN = rf"(?:(?:(?:{_UNIT})[ -])?hundred(?:[ -](?:and[ -])?{_BELOW_100})?|{_BELOW_100})(?: point (?:zero|{_UNIT}))?"
+NUMBER = rf"(?:\d+(?:\.\d+)?|{_SPOKEN})"  # never empty: a number in digits or in words
 
 
 def parse_number(text: str) -> Decimal | None:
@@ -199,15 +206,38 @@ def read_vitals(text: str) -> list[Reading]:
 
 # ------------------------------------------------------------------------------------------ dictionaries
 
+# Brand names patients and doctors say aloud → the ingredient the catalogue knows.
+BRANDS = {
+    "lasix": "furosemide", "tylenol": "acetaminophen", "advil": "ibuprofen", "motrin": "ibuprofen",
+    "aleve": "naproxen", "lipitor": "atorvastatin", "zocor": "simvastatin", "crestor": "rosuvastatin",
+    "norvasc": "amlodipine", "glucophage": "metformin", "synthroid": "levothyroxine", "coumadin": "warfarin",
+    "eliquis": "apixaban", "xarelto": "rivaroxaban", "plavix": "clopidogrel", "zoloft": "sertraline",
+    "prozac": "fluoxetine", "lexapro": "escitalopram", "wellbutrin": "bupropion", "flonase": "fluticasone",
+    "claritin": "loratadine", "zyrtec": "cetirizine", "prilosec": "omeprazole", "nexium": "esomeprazole",
+    "protonix": "pantoprazole", "toprol": "metoprolol", "lopressor": "metoprolol", "ozempic": "semaglutide",
+    "jardiance": "empagliflozin", "farxiga": "dapagliflozin", "flexeril": "cyclobenzaprine",
+    "neurontin": "gabapentin", "ultram": "tramadol", "keflex": "cephalexin", "zithromax": "azithromycin",
+    "z-pack": "azithromycin", "z pack": "azithromycin", "medrol": "methylprednisolone", "singulair": "montelukast",
+    "mobic": "meloxicam", "cozaar": "losartan", "cymbalta": "duloxetine", "desyrel": "trazodone",
+    "flomax": "tamsulosin", "proscar": "finasteride", "viagra": "sildenafil", "imitrex": "sumatriptan",
+    "ventolin": "albuterol", "proair": "albuterol", "zestril": "lisinopril", "prinivil": "lisinopril",
+}
+
+
 @functools.lru_cache(maxsize=1)
 def ingredient_table() -> dict[tuple[str, ...], tuple[str, str]]:
-    """Normalised ingredient name → (RxCUI, name), from the starter catalogue shipped with the code."""
+    """Normalised ingredient or brand name → (RxCUI, ingredient), from the starter catalogue shipped with
+    the code and the brand list above."""
     from mederi.clinical.drugs.catalogue import KNOWLEDGE
 
     table = {}
     with open(KNOWLEDGE / "ingredients.csv", newline="", encoding="utf-8") as handle:
         for row in csv.DictReader(handle):
             table[coding.words(row["name"])] = (row["rxcui"], row["name"])
+    by_name = {name: entry for (name, *rest), entry in table.items() if not rest}
+    for brand, ingredient in BRANDS.items():
+        if ingredient in by_name:
+            table[coding.words(brand)] = by_name[ingredient]
     return table
 
 
@@ -310,12 +340,16 @@ def find(turns: list[tuple[str, str]], units: list[Sentence] | None = None) -> l
                                     unit.start + end, negated or asked_no, uncertain and not negated))
 
         for all_tokens, first, last, (code, _source) in _scan(coding.phrase_table(), unit, coding.MAX_PHRASE):
+            if all_tokens[first].word.startswith("allerg"):
+                continue  # "allergies" are the allergy findings below, not a diagnosis
             add("problem", coding.icd10.description(code), ICD10CM, code, None, all_tokens[first].start,
                 all_tokens[last].end, coding.negated(all_tokens, first, last))
         for all_tokens, first, last, (rxcui, name) in _scan(ingredient_table(), unit, 4):
             tail = lowered[all_tokens[last].end:all_tokens[last].end + 40]
-            dose = re.match(rf"\s*,?\s*({NUMBER})\s*(mg|milligrams?|mcg|micrograms?|units?|grams?|ml)\b", tail)
-            value = f"{parse_number(dose.group(1))} {dose.group(2)}" if dose and parse_number(dose.group(1)) else None
+            dose = re.match(rf"[\s,]*(?:(?:um|uh)\b[\s,]*)?(?:(?:to|at|of|from|is|\w+ \w+ to)\s+)?({NUMBER})\s*"
+                            r"(mg|milligrams?|mcg|micrograms?|units?|grams?|ml)\b", tail)
+            amount = parse_number(dose.group(1)) if dose else None
+            value = f"{amount} {DOSE_UNITS.get(dose.group(2), dose.group(2))}" if amount else None
             if _allergy_context(lowered, all_tokens[first].start):
                 continue  # "allergic to penicillin" is an allergy, found below
             add("medication", name, RXNORM, rxcui, value, all_tokens[first].start, all_tokens[last].end,

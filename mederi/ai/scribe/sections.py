@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-from mederi.ai.scribe.extract import Finding, Sentence
+from mederi.ai.scribe.extract import Finding, Sentence, said
 
 SECTION_KEYS = ("chief_complaint", "history_of_present_illness", "review_of_systems", "physical_exam",
                 "results", "assessment_and_plan")
@@ -40,9 +40,22 @@ SMALL_TALK = re.compile(r"\b(dragon|dax|weather|vacation|weekend|football|game|n
                         r"good morning|good afternoon|thank you|thanks|bye|have a good|sounds good)\b")
 
 
+# How transcribers split spoken contractions ("wan na", "do n't") → the written word.
+SPOKEN = [(r"\bwan na\b", "want to"), (r"\bgon na\b", "going to"), (r"\bgot ta\b", "got to"),
+          (r"\b(\w+) n't\b", r"\1n't"), (r"\b(\w+) '(s|re|ve|ll|d|m)\b", r"\1'\2"), (r"\bcan't\b", "cannot"),
+          (r"\bwon't\b", "will not"), (r"\bmilligrams?\b", "mg"), (r"\bonce a day\b", "daily"),
+          (r"\ba day\b", "daily"), (r"\btwice a day\b", "twice daily")]
+
+
+def spoken_to_written(text: str) -> str:
+    for pattern, replacement in SPOKEN:
+        text = re.sub(pattern, replacement, text, flags=re.I)
+    return text
+
+
 def clean(text: str) -> str:
     """Spoken text tidied for a note: fillers and stutters out, spacing and capitals right."""
-    text = FILLER.sub("", text)
+    text = FILLER.sub("", spoken_to_written(text))
     text = re.sub(r"\b(\w+)( ,? \1\b)+", r"\1", text)  # "i , i" → "i"
     text = re.sub(r"\s+([,.?!])", r"\1", text)
     text = re.sub(r"\s+", " ", text).strip(" ,")
@@ -79,6 +92,29 @@ def third_person(text: str, sex: str | None) -> str:
     return lowered
 
 
+_SUBJECT_BEFORE = r"(?:^|[,;]|\b(?:that|and|if|but|because|so|when|since|unless|until|where|how|as))\s*"
+
+
+def addressed_to_note(text: str, sex: str | None) -> str:
+    """The doctor's words to the patient as the note says them: "your knee" → "her knee"."""
+    s, p, o, r = WORDS[sex]
+    text = re.sub(r"\byou're\b", f"{s} is" if sex else f"{s} is", text, flags=re.I)
+    text = re.sub(r"\byou've\b", f"{s} has", text, flags=re.I)
+    text = re.sub(r"\byou'll\b", f"{s} will", text, flags=re.I)
+    text = re.sub(r"\byour\b", p, text, flags=re.I)
+    text = re.sub(r"\byourself\b", r, text, flags=re.I)
+    text = re.sub(rf"({_SUBJECT_BEFORE})you\b", rf"\1{s}", text, flags=re.I)
+    text = re.sub(r"\byou\b", o, text, flags=re.I)
+    text = re.sub(rf"\b({s}) (have|are|were|do|feel|need|want|take|get|go)\b",
+                  lambda m: f"{m.group(1)} {_AGREE.get(m.group(2), m.group(2))}", text, flags=re.I) if sex else text
+    return re.sub(r"^(i'm|i am|i|we're|we are|we) (also |just |really |do |definitely )?(going to|want to|would like to|"
+                  r"'d like to|will|'ll)\b( go ahead and)?|^let's( go ahead and)?", "We will", text, flags=re.I)
+
+
+_AGREE = {"have": "has", "are": "is", "were": "was", "do": "does", "feel": "feels", "need": "needs",
+          "want": "wants", "take": "takes", "get": "gets", "go": "goes"}
+
+
 def _third(verb: str) -> str:
     if verb == "go":
         return "goes"
@@ -100,11 +136,15 @@ def patient_sex(units: list[Sentence]) -> str | None:
     return None
 
 
+NO_CONTENT = re.compile(r"^\W*(no|nope|not|nothing|none|yes|yeah|okay|right|sure)\b[^.]{0,25}\W*$")
+
+
 def _worth_keeping(text: str) -> bool:
-    return len(text.split()) >= 5 and not SMALL_TALK.search(text.lower())
+    lowered = text.lower()
+    return len(text.split()) >= 5 and not SMALL_TALK.search(lowered) and not NO_CONTENT.match(lowered)
 
 
-def build(units: list[Sentence], findings: list[Finding]) -> dict[str, str]:
+def build(units: list[Sentence], findings: list[Finding], turns: list[tuple[str, str]]) -> dict[str, str]:
     """The six sections' text from the transcript's sentences and the findings made from them."""
     sex = patient_sex(units)
     parts: dict[str, list[str]] = {key: [] for key in SECTION_KEYS}
@@ -125,6 +165,7 @@ def build(units: list[Sentence], findings: list[Finding]) -> dict[str, str]:
             if phase == "history":
                 parts["history_of_present_illness"].append(clean(third_person(text, sex)))
             continue
+        text = clean(addressed_to_note(spoken_to_written(text), sex))
         if RESULT_WORDS.search(lowered) and re.search(r"\b(showed|shows|revealed|came back|results?|level)\b",
                                                        lowered):
             parts["results"].append(text)
@@ -135,14 +176,74 @@ def build(units: list[Sentence], findings: list[Finding]) -> dict[str, str]:
         elif phase == "history" and re.search(r"\b(year-old|years old|presents|here for|history of)\b", lowered):
             parts["history_of_present_illness"].insert(0, text)
     problems = [f for f in findings if f.kind == "problem"]
-    affirmed = [f.display for f in problems if not f.negated]
-    denied = [f.display for f in problems if f.negated]
-    parts["chief_complaint"] = [(affirmed[0] + ".") if affirmed else "Follow-up visit."]
-    parts["review_of_systems"] = [f"Denies {_listed(denied)}."] if denied else []
-    vitals = [f"{f.display}: {f.value}." for f in findings if f.kind == "vital"]
-    parts["physical_exam"] = vitals + parts["physical_exam"]
+    affirmed = [said(turns, f) for f in problems if not f.negated and not f.uncertain]
+    denied = _dedupe([said(turns, f).lower() for f in problems if f.negated])
+    parts["chief_complaint"] = [(affirmed[0][0].upper() + affirmed[0][1:] + ".") if affirmed else "Follow-up visit."]
+    symptoms: dict[str, list[str]] = {}
+    for item in denied:
+        symptoms.setdefault(body_system(item) or "Constitutional", []).append(item)
+    parts["review_of_systems"] = [f"• {name}: Denies {_listed(symptoms[name])}." for name, _ in BODY_SYSTEMS
+                                  if name in symptoms]
+    vitals = [f"• {f.display}: {f.value}." for f in findings if f.kind == "vital"]
+    parts["physical_exam"] = vitals + by_system(parts["physical_exam"])
+    parts["assessment_and_plan"] = _plan(parts["assessment_and_plan"], findings, turns)
     return {key: " ".join(_dedupe(parts[key])) if key == "chief_complaint" else "\n".join(_dedupe(parts[key]))
             for key in SECTION_KEYS}
+
+
+# Body systems as the notes name them, and words that place a finding or a symptom in one.
+BODY_SYSTEMS = [
+    ("Constitutional", r"fever|chills|fatigue|tired|weight|appetite|distress|night sweats"),
+    ("Eyes", r"eyes?|vision|visual|pupils?"),
+    ("Ears, Nose, Mouth and Throat", r"ears?|nose|nasal|throat|sinus\w*|congestion|mouth|hearing|tonsils?"),
+    ("Neck", r"neck|thyroid|lymph nodes?|lymphadenopathy|carotid|jugular"),
+    ("Cardiovascular", r"heart|chest pain|murmur|palpitations?|edema|swelling in (her|his|the|their) legs|"
+                       r"rub|gallop|pulses?|cardiac"),
+    ("Respiratory", r"lungs?|breath\w*|wheez\w*|cough\w*|crackles|rales|rhonchi|dyspnea|respiratory"),
+    ("Gastrointestinal", r"abdom\w*|belly|stomach|nausea|vomiting|diarrhea|constipation|bowel|heartburn|"
+                         r"reflux|bloating|blood in (her|his|the) stools?"),
+    ("Genitourinary", r"urin\w*|bladder|kidney|dysuria|pelvic|flank"),
+    ("Musculoskeletal", r"knee|shoulder|hip|back|ankle|wrist|elbow|joint|spine|range of motion|muscle|"
+                        r"tender\w*|effusion|extremit\w*|foot|hand|arm|leg"),
+    ("Integumentary", r"skin|rash|lesion|wound|incision|bruis\w*|erythema|itch\w*"),
+    ("Neurological", r"reflexes|sensation|numb\w*|tingling|headaches?|dizz\w*|strength|neuro\w*|gait|"
+                     r"weakness|seizures?"),
+    ("Psychiatric", r"depress\w*|anxi\w*|mood|suicid\w*|sleep"),
+]
+
+
+def body_system(text: str) -> str | None:
+    lowered = text.lower()
+    for name, words in BODY_SYSTEMS:
+        if re.search(rf"\b({words})\b", lowered):
+            return name
+    return None
+
+
+def by_system(lines: list[str]) -> list[str]:
+    """Lines grouped under their body system as "• System: ...", in the notes' order of systems."""
+    grouped: dict[str, list[str]] = {}
+    for line in lines:
+        grouped.setdefault(body_system(line) or "", []).append(line)
+    order = [name for name, _ in BODY_SYSTEMS] + [""]
+    return [f"• {name}: {' '.join(grouped[name])}" if name else " ".join(grouped[name])
+            for name in order if grouped.get(name)]
+
+
+AGREEMENT = "Patient Agreements: The patient understands and agrees with the recommended medical treatment plan."
+
+
+def _plan(lines: list[str], findings: list[Finding], turns: list[tuple[str, str]]) -> list[str]:
+    """The problems discussed, numbered, each followed by the plan sentences that name it; the rest after.
+    Ends with the agreement line most of the practice's notes close with."""
+    problems = _dedupe([said(turns, f).capitalize() for f in findings
+                        if f.kind == "problem" and not f.negated and not f.uncertain])
+    result, used = [], set()
+    for number, problem in enumerate(problems[:5], start=1):
+        about = [line for line in lines if problem.lower() in line.lower() and line not in used]
+        used.update(about)
+        result += [f"{number}. {problem}.", *about]
+    return [*result, *(line for line in lines if line not in used), AGREEMENT]
 
 
 def _listed(items: list[str]) -> str:
