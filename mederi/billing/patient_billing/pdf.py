@@ -67,15 +67,15 @@ def statement_pdf(data: StatementData) -> bytes:
     pdf.ln()
     pdf.set_font("Helvetica", size=8)
     for visit in data.visits:
-        values = [visit.service_date, f"{visit.description} (claim {visit.claim_number})", _money(visit.charges),
+        values = [visit.service_date, visit.description, _money(visit.charges),
                   _money(visit.insurance_paid), _money(visit.adjustments), _money(visit.with_insurance),
                   _money(visit.patient_share)]
         for (label, width), value in zip(VISIT_COLUMNS, values, strict=True):
-            pdf.cell(width, 5, _text(value)[:40], align="L" if label in ("Date", "Visit") else "R")
+            pdf.cell(width, 5, _text(value)[:36], align="L" if label in ("Date", "Visit") else "R")
         pdf.ln()
         pdf.set_font("Helvetica", "I", 7)
         pdf.cell(22, 4, "")
-        pdf.cell(0, 4, _text(visit.status), new_x="LMARGIN", new_y="NEXT")
+        pdf.cell(0, 4, _text(f"claim {visit.claim_number} - {visit.status}"), new_x="LMARGIN", new_y="NEXT")
         pdf.set_font("Helvetica", size=8)
     if not data.visits:
         pdf.cell(0, 5, "No visits billed to insurance on this account.", new_x="LMARGIN", new_y="NEXT")

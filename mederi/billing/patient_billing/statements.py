@@ -96,10 +96,12 @@ class StatementData:
 
 def _address_lines(resource: dict) -> list[str]:
     address = (resource.get("address") or [{}])[0]
-    lines = list(address.get("line") or [])
-    place = " ".join(p for p in (f"{address.get('city', '')},".strip(",") + ",", address.get("state", ""),
-                                 address.get("postalCode", "")) if p and p != ",")
-    return [line for line in [*lines, place.rstrip(",")] if line]
+    postal = address.get("postalCode", "")
+    if len(postal) == 9 and postal.isdigit():  # ZIP+4 as stored for claims
+        postal = f"{postal[:5]}-{postal[5:]}"
+    city = address.get("city", "")
+    place = " ".join(part for part in (f"{city}," if city else "", address.get("state", ""), postal) if part)
+    return [line for line in [*(address.get("line") or []), place.rstrip(",")] if line]
 
 
 def _phone(resource: dict) -> str:
@@ -260,6 +262,8 @@ def _invoice(data: StatementData, pdf: bytes, practice_id: str) -> dict:
             "hash": base64.b64encode(hashlib.sha1(pdf).digest()).decode(),  # noqa: S324 (FHIR's Attachment.hash is SHA-1)
             "title": f"statement-{data.number}.pdf", "creation": clock.now().isoformat(timespec="seconds")}}],
     }
+    if not invoice["lineItem"]:  # only payments and adjustments on the account
+        del invoice["lineItem"]
     if practice_id:
         invoice["issuer"] = {"reference": f"Organization/{practice_id}"}
     return invoice
@@ -279,7 +283,7 @@ def issue_statement(context: Context, patient_id: str, statement_date: dt.date |
         data.number = f"S{data.statement_date:%y%m%d}-{ControlNumber.next('statement'):06d}"
         pdf = statement_pdf(data)
         stored = repository.create(_invoice(data, pdf, practice_found[0].logical_id if practice_found else ""))
-        return Statement.objects.create(number=data.number, patient_id=patient_id, invoice_id=stored.logical_id,
+        return Statement.objects.create(number=data.number, patient_id=patient_id, invoice_id=stored.stored.logical_id,
                                         statement_date=data.statement_date, balance_cents=as_cents(data.balance),
                                         run=run, created_by=context.user_name or "system")
 

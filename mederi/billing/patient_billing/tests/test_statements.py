@@ -1,0 +1,120 @@
+"""Patient statements: what the PDF says, where it is kept, and the run for every patient who owes."""
+
+from __future__ import annotations
+
+import io
+from decimal import Decimal
+
+import pytest
+from pypdf import PdfReader
+
+from mederi.billing.ledger import selectors as ledger_selectors
+from mederi.billing.ledger import services as ledger
+from mederi.billing.payments import collect_payment
+from mederi.billing.remittance.posting import post_remittance
+from mederi.billing.remittance.tests.conftest import claim_payment, era, make_claim, paid_line
+from mederi.billing.tests.conftest import patient, system_repository
+from mederi.billing.x12.remittance import Adjustment
+from mederi.core.errors import Forbidden, InvalidRequest
+
+from ..models import Statement, StatementRun
+from ..statements import issue_statement, make_run, start_run, statement_data, statement_pdf_of
+from .conftest import SYSTEM, TODAY
+
+D = Decimal
+
+
+def text_of(pdf: bytes) -> str:
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+
+
+def test_the_statement_shows_the_visit_what_insurance_did_and_what_the_patient_owes(owing, biller):
+    collect_payment(SYSTEM, "pat-jane", "5.00", "cash", kind="balance")
+    statement = issue_statement(biller, "pat-jane")
+    name, pdf = statement_pdf_of(biller, statement.number)
+    text = text_of(pdf)
+    assert name == f"statement-{statement.number}.pdf"
+    for expected in ("Riverside Family Medicine", "100 Main Street", "Phone 217-555-0100",  # the practice
+                     "Jane Doe", "12 Elm Street", "Springfield, IL 62701",  # who it goes to
+                     "2026-02-10", "claim C000000001", "180.00", "120.00", "40.00", "20.00",  # the visit
+                     "Patient payment", "-5.00", "Balance due: $15.00", "0-30 days", "How to pay",
+                     "Please pay by", "04/09/2026"):
+        assert expected in text, expected
+    assert statement.balance == D("15.00") and statement.statement_date == TODAY
+    invoice = system_repository().read("Invoice", statement.invoice_id).as_dict()
+    assert invoice["subject"] == {"reference": "Patient/pat-jane"} and invoice["status"] == "issued"
+    assert invoice["totalNet"]["value"] == D("15.00")
+    assert invoice["identifier"][0]["value"] == statement.number
+
+
+def test_a_statement_goes_to_the_guarantor_at_the_guarantors_address(owing, biller):
+    system_repository().update("RelatedPerson", "rp-dad", {
+        "resourceType": "RelatedPerson", "id": "rp-dad", "patient": {"reference": "Patient/pat-jane"},
+        "name": [{"family": "Doe", "given": ["John"]}],
+        "relationship": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-RoleClass", "code": "GUAR"}]}],
+        "address": [{"line": ["9 Oak Road"], "city": "Peoria", "state": "IL", "postalCode": "61602"}]})
+    text = text_of(statement_pdf_of(biller, issue_statement(biller, "pat-jane").number)[1])
+    assert "John Doe" in text and "9 Oak Road" in text and "Peoria, IL 61602" in text
+    assert "Jane Doe" in text  # still named as the patient
+
+
+def test_visits_and_activity_add_up_to_the_balance_after_refunds_and_write_offs(owing, biller):
+    collect_payment(SYSTEM, "pat-jane", "50.00", "card", kind="balance")  # pays too much: a credit of 30
+    ledger.refund(SYSTEM, "pat-jane", "10.00", "check", "part of the overpayment back")
+    data = statement_data(biller, "pat-jane")
+    assert data.balance == D("-20.00") == ledger_selectors.balance_of("patient:pat-jane")
+    assert sum(v.patient_share for v in data.visits) + sum(a.amount for a in data.activity) == data.balance
+    assert "You have a credit of $20.00" in text_of(statement_pdf_of(biller, issue_statement(biller, "pat-jane")
+                                                                     .number)[1])
+
+
+def test_a_visit_still_with_insurance_shows_its_charges_and_owes_nothing_yet(owing, biller):
+    make_claim("C000000002", lines=(("99214", "200.00"),), day="2026-03-01")
+    visits = {v.claim_number: v for v in statement_data(biller, "pat-jane").visits}
+    waiting = visits["C000000002"]
+    assert (waiting.charges, waiting.insurance_paid, waiting.patient_share, waiting.with_insurance) == (
+        D("200.00"), D("0.00"), D("0.00"), D("200.00"))
+    assert "waiting for insurance" in waiting.status
+
+
+def test_a_reversed_payment_is_netted_on_its_visit(owing, biller):
+    reversal = claim_payment("C000000001", "-120.00",
+                             paid_line("99213", "-150.00", "-100.00", "C000000001-1", Adjustment("CO", "45", D("-30.00")),
+                                       Adjustment("PR", "2", D("-20.00"))),
+                             paid_line("36415", "-30.00", "-20.00", "C000000001-2", Adjustment("CO", "45", D("-10.00"))),
+                             status="22", charge="-180.00")
+    post_remittance(SYSTEM, era(reversal, trace="EFT-5002", control=2))
+    visit = statement_data(biller, "pat-jane").visits[0]
+    assert (visit.insurance_paid, visit.patient_share) == (D("0.00"), D("0.00"))
+
+
+def test_statements_need_a_biller(owing, desk):
+    with pytest.raises(Forbidden):
+        issue_statement(desk, "pat-jane")
+    assert not Statement.objects.exists()
+
+
+def test_a_run_makes_a_statement_for_each_patient_who_owes_and_counts_its_progress(owing, biller):
+    patient("pat-ann", "Lee", "Ann", "1990-05-06")
+    patient("pat-zero", "Zero", "Zed", "1970-01-01")
+    collect_payment(SYSTEM, "pat-zero", "10.00", "cash", kind="prepayment")  # a credit: no statement
+    ledger.post(ledger.Draft("charge", "test", "ann", [ledger.Entry("patient:pat-ann", D("75.00")),
+                                                          ledger.Entry(ledger.REVENUE, D("-75.00"))]))
+    ledger.post(ledger.Draft("charge", "test", "tiny", [ledger.Entry("patient:pat-zero", D("10.50")),
+                                                           ledger.Entry(ledger.REVENUE, D("-10.50"))]))
+    seen = []
+    run = start_run(biller, "1.00")  # tests run jobs on commit at once; run it here to watch its progress
+    run = make_run(run.pk, biller, progress=lambda r: seen.append(r.done)) if run.state == "queued" else run
+    run.refresh_from_db()
+    assert (run.state, run.total, run.done, run.made, run.problems) == ("finished", 2, 2, 2, [])
+    assert sorted(Statement.objects.values_list("patient_id", "balance_cents")) == [("pat-ann", 7500),
+                                                                                      ("pat-jane", 2000)]
+    assert seen in ([], [1, 2])
+
+
+@pytest.mark.parametrize("minimum, message", [("abc", "is not an amount"), ("5000.00", "no patient owes 5000.00")])
+def test_a_run_with_a_bad_minimum_or_nobody_owing_is_refused_and_stores_nothing(owing, biller, minimum, message):
+    with pytest.raises(InvalidRequest) as caught:
+        start_run(biller, minimum)
+    assert message in caught.value.issues[0].diagnostics
+    assert not StatementRun.objects.exists() and not Statement.objects.exists()
