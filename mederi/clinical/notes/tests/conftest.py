@@ -53,9 +53,10 @@ def practice(db, frozen):
                                        "managingOrganization": {"reference": "Organization/practice"}})
     repo.update("Patient", "pat-1", {"resourceType": "Patient", "id": "pat-1",
                                      "name": [{"family": "Lopez", "given": ["Maria"]}]})
-    for practitioner_id, family in (("dr-ruiz", "Ruiz"), ("np-lee", "Lee")):
-        repo.update("Practitioner", practitioner_id, {"resourceType": "Practitioner", "id": practitioner_id,
-                                                      "name": [{"family": family}]})
+    for practitioner_id, family, degree in (("dr-ruiz", "Ruiz", "MD"), ("np-lee", "Lee", "NP")):
+        repo.update("Practitioner", practitioner_id, {
+            "resourceType": "Practitioner", "id": practitioner_id, "name": [{"family": family}],
+            "qualification": [{"code": {"coding": [{"system": systems.QUALIFICATION, "code": degree}]}}]})
     make_appointment()
 
 

@@ -1,10 +1,12 @@
-"""The demo practice has a visit with a signed note and one with a draft in progress, once."""
+"""The demo practice has a visit with a signed note and one with a draft in progress, and a nurse
+practitioner supervised by Dr Ruiz, once."""
 
 from __future__ import annotations
 
 import pytest
+from django.contrib.auth import get_user_model
 
-from mederi.clinical.notes import demo, encounters
+from mederi.clinical.notes import demo, encounters, supervision
 from mederi.clinical.notes.selectors import encounter_note
 from mederi.conftest import record_row_counts
 from mederi.core.context import Context
@@ -27,7 +29,10 @@ def test_the_demo_visits_have_a_signed_note_and_a_draft():
     today = practice_time.today()
     load_schedule(today)
 
-    assert "signed note" in demo.load_demo(today)
+    loaded = demo.load_demo(today)
+    assert "signed note" in loaded and "Jordan Lee, NP (login nplee" in loaded
+    assert supervision.supervisor_of(repo, "demo-np-lee") == "demo-dr-ruiz"
+    assert get_user_model().objects.get(username="nplee").profile.practitioner_id == "demo-np-lee"
     day = demo._first_working_day(today)
     signed = encounter_note(repo, encounters.encounter_of_appointment(
         repo, f"demo-appt-{day:%Y%m%d}-0-1000-ruiz")["id"])
