@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 from django.db import IntegrityError, connection, transaction
 
 from mederi.audit import services as audit
-from mederi.core import clock, epoch
+from mederi.core import bulk, clock, epoch
 from mederi.core.context import Context
 from mederi.core.errors import (
     Conflict,
@@ -246,8 +246,7 @@ def _audit_item(write: _PendingWrite) -> tuple[str, str, str | None]:
     return action, s.reference, patient
 
 
-def _db_datetime(value):
-    return connection.ops.adapt_datetimefield_value(value) if value is not None else None
+_db_datetime = bulk.db_datetime
 
 
 def _adapt_date_row(values: tuple) -> tuple:
@@ -257,25 +256,7 @@ def _adapt_date_row(values: tuple) -> tuple:
 _ADAPTERS = {"date": _adapt_date_row}
 
 
-def _insert_rows(table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
-    """Plain multi-row INSERT: the ORM's per-field preparation costs more than the database here."""
-    if not rows:
-        return
-    quote = connection.ops.quote_name
-    if connection.vendor == "postgresql":
-        # COPY streams rows without a statement per row: several times faster than INSERT.
-        copy_sql = f"COPY {quote(table)} ({', '.join(quote(c) for c in columns)}) FROM STDIN"
-        with connection.cursor() as cursor, cursor.cursor.copy(copy_sql) as copy:
-            for row in rows:
-                copy.write_row(row)
-        return
-    sql = (
-        f"INSERT INTO {quote(table)} ({', '.join(quote(c) for c in columns)}) "
-        f"VALUES ({', '.join(['%s'] * len(columns))})"
-    )
-    with connection.cursor() as cursor:
-        for start in range(0, len(rows), 5000):
-            cursor.executemany(sql, rows[start : start + 5000])
+_insert_rows = bulk.insert_rows  # plain rows: the ORM's per-field preparation costs more than the database here
 
 
 _CURRENT_ROW_SQL = (
@@ -356,6 +337,27 @@ class Repository:
             raise Gone(f"{resource_type}/{logical_id} was deleted")
         access.require_instance(self.context, row.pk, resource_type, logical_id, interaction)
         return _row_to_stored(row)
+
+    def read_many(self, resource_type: str, logical_ids: list[str]) -> list[StoredResource]:
+        """The current versions of those of these resources that exist and are not deleted, each access
+        checked as `read` checks it, in one query per 500 ids (matching an 835 reads thousands)."""
+        from mederi.fhir import rows
+
+        check_resource_type(resource_type)
+        access.require(self.context, resource_type, "read")
+        ids = sorted(set(logical_ids))
+        found: list[StoredResource] = []
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            stored = rows.fetch(f"SELECT {rows.SELECT_COLUMNS} FROM fhir_resource r WHERE r.resource_type = %s "
+                                f"AND r.logical_id IN ({rows.placeholders(chunk)}) AND r.deleted = %s",
+                                [resource_type, *chunk, False])
+            if not self.context.is_system:
+                visible = access.visible_pks(self.context, [s.pk for s in stored], "read")
+                for hidden in (s for s in stored if s.pk not in visible):
+                    access.require_instance(self.context, hidden.pk, resource_type, hidden.logical_id, "read")
+            found += stored
+        return found
 
     def require_instance(self, resource_type: str, logical_id: str, interaction: str) -> None:
         """The caller may `interaction` this resource (type and compartment); 404 if it never existed."""
