@@ -1,8 +1,10 @@
 """The template editor's write: a new version of a note template from the administrator's rows.
 
-Rows are the questions of the four SOAP sections. A row that came from the previous version keeps
-what the editor does not show (codes, coded answer options with their scores, nested items of a
-scored group) unless the administrator changed it. The new version is a new Questionnaire with
+Rows are the questions of the four SOAP sections. A row may sit inside a group (a row of type
+group, such as the PHQ-9): it names the group's link id, or `new-<n>` for a group added in the
+same edit, and takes the group's place in the note. A row that came from the previous version
+keeps what the editor does not show (codes, coded answer options with their scores, read-only
+totals) unless the administrator changed it. The new version is a new Questionnaire with
 the same url and the next version number; the versions before it are retired, and notes written
 with them keep reading them.
 """
@@ -25,7 +27,8 @@ from mederi.fhir.repository import Repository
 SECTIONS = (("subjective", "Subjective", "61150-9"), ("objective", "Objective", "61149-1"),
             ("assessment", "Assessment", "51848-0"), ("plan", "Plan", "18776-5"))
 ITEM_TYPES = (("string", "Short text"), ("text", "Long text"), ("boolean", "Yes / no"), ("integer", "Whole number"),
-              ("decimal", "Number"), ("date", "Date"), ("choice", "Choice"), ("group", "Group (kept as it is)"))
+              ("decimal", "Number"), ("date", "Date"), ("choice", "Choice"), ("group", "Group of questions"))
+KEPT = ("code", "extension", "repeats", "maxLength", "readOnly")  # what a row keeps from its previous version
 
 
 @dataclass
@@ -37,6 +40,12 @@ class Row:
     options: list[str] = field(default_factory=list)
     position: int = 0
     link_id: str = ""  # empty for a new question
+    group: str = ""  # the key of the group row it sits in; empty: directly in its section
+    ref: str = ""  # how other rows name this one while it has no link id yet ("new-<n>")
+
+    @property
+    def key(self) -> str:
+        return self.link_id or self.ref
 
 
 def _slug(text: str) -> str:
@@ -66,15 +75,13 @@ def _option_labels(raw: dict) -> list[str]:
 
 
 def _item(row: Row, previous: dict | None, used: set[str]) -> dict:
-    if previous is not None and row.type == "group":
-        return previous  # a scored panel: its questions, codes and scores stay as they are
     link_id = row.link_id if previous is not None else ""
     if not link_id:
         link_id = base = _slug(row.text)
         while link_id in used:
             link_id = f"{base}-{uuid.uuid4().hex[:4]}"
     used.add(link_id)
-    item = {k: v for k, v in (previous or {}).items() if k in ("code", "extension", "repeats", "maxLength")}
+    item = {k: v for k, v in (previous or {}).items() if k in KEPT}
     item.update({"linkId": link_id, "text": row.text, "type": row.type})
     if row.required:
         item["required"] = True
@@ -82,6 +89,33 @@ def _item(row: Row, previous: dict | None, used: set[str]) -> dict:
         same = previous is not None and previous.get("type") == "choice" and _option_labels(previous) == row.options
         item["answerOption"] = previous["answerOption"] if same else [{"valueString": o} for o in row.options]
     return item
+
+
+def _group_problems(rows: list[Row]) -> list[Issue]:
+    """Each row's group must be a group row of this edit, not itself nor inside itself, and hold a question."""
+    problems = []
+    groups = {row.key: row for row in rows if row.type == "group" and row.key}
+    for number, row in enumerate(rows):
+        if not row.group:
+            continue
+        where = f"row-{number}-group"
+        if row.group not in groups:
+            problems.append(Issue("choose a group from the list (that one is not a group of this template)",
+                                  expression=where))
+            continue
+        seen, parent = {row.key}, row.group
+        while parent:
+            if parent in seen:
+                problems.append(Issue("a group cannot sit inside itself", expression=where))
+                break
+            seen.add(parent)
+            parent = groups[parent].group if parent in groups else ""
+    filled = {row.group for row in rows if row.group}
+    for number, row in enumerate(rows):
+        if row.type == "group" and row.key not in filled:
+            problems.append(Issue("a group needs at least one question inside it: choose this group for one",
+                                  expression=f"row-{number}-type"))
+    return problems
 
 
 def _check_rows(rows: list[Row]) -> list[Issue]:
@@ -92,34 +126,41 @@ def _check_rows(rows: list[Row]) -> list[Issue]:
             problems.append(Issue("choose a section", expression=f"{where}-section"))
         if row.type not in {t for t, _ in ITEM_TYPES}:
             problems.append(Issue("choose a kind of answer", expression=f"{where}-type"))
-        if row.type == "group" and not row.link_id:
-            problems.append(Issue("a new question cannot be a group; groups come only from the shipped templates",
-                                  expression=f"{where}-type"))
         if row.type == "choice":
             if len(row.options) < 2:
                 problems.append(Issue("a choice needs at least two answers, one per line",
                                       expression=f"{where}-options"))
             elif len(set(o.lower() for o in row.options)) != len(row.options):
                 problems.append(Issue("each answer may appear only once", expression=f"{where}-options"))
-        elif row.options and row.type != "group":
+        elif row.options:
             problems.append(Issue("only a choice has answers to choose from; leave this empty or make it a choice",
                                   expression=f"{where}-options"))
     if not rows:
         problems.append(Issue("a template needs at least one question", expression="rows"))
-    return problems
+    return problems + _group_problems(rows)
 
 
 def build_questionnaire(title: str, description: str, rows: list[Row], previous: dict | None) -> dict:
     old = _previous_items(previous)
     used: set[str] = {s for s, _, _ in SECTIONS}
+    inside: dict[str, list[Row]] = {}
+    for row in rows:
+        inside.setdefault(row.group, []).append(row)
+
+    def build(row: Row) -> dict:
+        item = _item(row, old.get(row.link_id), used)
+        if row.type == "group":
+            item["item"] = [build(r) for r in sorted(inside.get(row.key, ()), key=lambda r: r.position)]
+        return item
+
     groups = []
     for key, label, code in SECTIONS:
-        mine = sorted((r for r in rows if r.section == key), key=lambda r: r.position)
+        mine = sorted((r for r in inside.get("", ()) if r.section == key), key=lambda r: r.position)
         if not mine:
             continue
         groups.append({"linkId": key, "text": label, "type": "group",
                        "code": [{"system": systems.LOINC, "code": code, "display": label}],
-                       "item": [_item(r, old.get(r.link_id), used) for r in mine]})
+                       "item": [build(r) for r in mine]})
     resource = {"resourceType": "Questionnaire", "meta": {"tag": [{"system": systems.QUESTIONNAIRE_USE,
                                                                   "code": "note-template",
                                                                   "display": "Visit note template"}]},

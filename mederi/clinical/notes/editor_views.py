@@ -21,6 +21,8 @@ class TemplateForm(forms.Form):
 class ItemForm(forms.Form):
     link_id = forms.CharField(required=False, widget=forms.HiddenInput)
     section = forms.ChoiceField(choices=[(k, label) for k, label, _ in editor.SECTIONS])
+    group = forms.CharField(required=False, max_length=64, label="Inside the group", widget=forms.Select,
+                            help_text="A question inside a group takes the group's section.")
     text = forms.CharField(required=False, max_length=500, label="Question")
     type = forms.ChoiceField(choices=editor.ITEM_TYPES, label="Answer")
     required = forms.BooleanField(required=False)
@@ -28,6 +30,16 @@ class ItemForm(forms.Form):
                               label="Answers to choose from (one per line)")
     position = forms.IntegerField(min_value=1, max_value=999, label="Order")
     remove = forms.BooleanField(required=False)
+
+    def __init__(self, *args, groups=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        # Any value reaches the service, which names a group it cannot find.
+        self.fields["group"].widget.choices = [("", "None: directly in the section")] + list(groups)
+
+    @property
+    def ref(self) -> str:
+        """How the other rows name this one before it has a link id: new-<its number in the form>."""
+        return f"new-{self.prefix.rsplit('-', 1)[-1]}"
 
     def clean(self):
         data = super().clean()
@@ -41,23 +53,51 @@ class ItemForm(forms.Form):
             return None  # removed, or a blank row left for adding
         options = [line.strip() for line in (data.get("options") or "").splitlines() if line.strip()]
         return editor.Row(data["section"], data["text"].strip(), data["type"], bool(data.get("required")), options,
-                          data["position"], data.get("link_id") or "")
+                          data["position"], data.get("link_id") or "", (data.get("group") or "").strip(), self.ref)
 
 
 ItemFormSet = forms.formset_factory(ItemForm, extra=0)
 
 
 def _initial_rows(template: catalogue.Template | None) -> list[dict]:
+    """One row per question of the template, those inside a group naming it, then blank rows."""
     rows = []
-    for group in (template.resource.get("item") or []) if template else []:
-        for item in group.get("item") or ():
-            rows.append({"link_id": item["linkId"], "section": group["linkId"], "text": item.get("text", ""),
+
+    def walk(items, section: str, group: str):
+        for item in items or ():
+            rows.append({"link_id": item["linkId"], "section": section, "group": group, "text": item.get("text", ""),
                          "type": item.get("type"), "required": item.get("required") is True,
                          "options": "\n".join(editor._option_labels(item)) if item.get("type") == "choice" else "",
                          "position": len(rows) + 1})
+            if item.get("type") == "group":
+                walk(item.get("item"), section, item["linkId"])
+
+    for section in (template.resource.get("item") or []) if template else []:
+        walk(section.get("item"), section["linkId"], "")
     for _ in range(NEW_ROWS):
         rows.append({"section": "plan", "type": "string", "position": len(rows) + 1})
     return rows
+
+
+def _group_choices(rows: list[dict]) -> list[tuple[str, str]]:
+    """The groups a row can sit in: the group rows of the form, and each blank row once it is made a group."""
+    choices = []
+    for number, row in enumerate(rows):
+        if row.get("link_id"):
+            if row.get("type") == "group":
+                choices.append((row["link_id"], row.get("text") or row["link_id"]))
+        elif row.get("type") == "group" or not (row.get("text") or "").strip():
+            text = (row.get("text") or "").strip()
+            choices.append((f"new-{number}", f"New group in row {number + 1}" + (f": {text}" if text else "")))
+    return choices
+
+
+def _posted_rows(post) -> list[dict]:
+    try:
+        total = min(int(post.get("row-TOTAL_FORMS", 0)), 1000)
+    except ValueError:
+        total = 0
+    return [{name: post.get(f"row-{n}-{name}", "") for name in ("link_id", "type", "text")} for n in range(total)]
 
 
 @staff_page("definitions.read", "clinical.read")
@@ -74,7 +114,7 @@ def template_edit(request, template_id=None):
     template = catalogue.by_id(context, template_id) if template_id else None
     if request.method == "POST":
         form = TemplateForm(request.POST)
-        rows = ItemFormSet(request.POST, prefix="row")
+        rows = ItemFormSet(request.POST, prefix="row", form_kwargs={"groups": _group_choices(_posted_rows(request.POST))})
         if form.is_valid() and rows.is_valid():
             kept = [row for row in (f.row() for f in rows.forms) if row is not None]
             try:
@@ -87,7 +127,8 @@ def template_edit(request, template_id=None):
     else:
         initial = {"title": template.title, "description": template.description} if template else {}
         form = TemplateForm(initial=initial)
-        rows = ItemFormSet(initial=_initial_rows(template), prefix="row")
+        initial_rows = _initial_rows(template)
+        rows = ItemFormSet(initial=initial_rows, prefix="row", form_kwargs={"groups": _group_choices(initial_rows)})
         status = 200
     return render(request, "clinical/notes/template_edit.html",
                   {"form": form, "rows": rows, "template": template}, status=status)
