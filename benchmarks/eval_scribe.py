@@ -22,6 +22,7 @@ import csv
 import json
 import math
 import os
+import random
 import re
 import statistics
 import sys
@@ -33,11 +34,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mederi.settings")
 
 import django  # noqa: E402
-from rouge_score import rouge_scorer  # noqa: E402
+from rouge_score import rouge_scorer, tokenizers  # noqa: E402
 
 django.setup()
 
-from mederi.ai.scribe.drafting import draft_note, parse_transcript  # noqa: E402
+from mederi.ai.scribe import extract, sections, selection  # noqa: E402
+from mederi.ai.scribe.drafting import draft_note, parse_transcript, speaker_of  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "scribe"
@@ -79,13 +81,56 @@ def retrieval_notes(train: list[dict], visits: list[dict]) -> list[str]:
     return notes
 
 
+FOLDS = 5
+THRESHOLDS = [round(0.05 * step, 2) for step in range(4, 17)]
+
+
+def learn(train: list[dict]) -> dict:
+    """Fit the sentence selection model on the train split; its threshold is the one whose notes score
+    best when every visit is drafted by a model fitted without it (5-fold cross-fitting)."""
+    tokenize = tokenizers.DefaultTokenizer(use_stemmer=True).tokenize
+    scorer = rouge_scorer.RougeScorer(["rouge1"], use_stemmer=True)
+    visits = []
+    for row in train:
+        turns = [(speaker_of(speaker), text) for speaker, text in parse_transcript(row["dialogue"])]
+        units = extract.sentences(turns)
+        findings = extract.find(turns, units)
+        candidates = sections.candidates(units, sections.patient_sex(units))
+        reference = set(tokenize(row["note"]))
+        examples = [(selection.features(c), selection.target(c, reference, tokenize)) for c in candidates]
+        visits.append((turns, units, findings, examples, row["note"]))
+    order = list(range(len(visits)))
+    random.Random(7).shuffle(order)
+    folds = [order[part::FOLDS] for part in range(FOLDS)]
+    scores_by_threshold = {threshold: [] for threshold in THRESHOLDS}
+    for held in folds:
+        weights = selection.fit([e for i in order if i not in held for e in visits[i][3]])
+        for i in held:
+            turns, units, findings, _, note = visits[i]
+            for threshold in THRESHOLDS:
+                text = sections.render(sections.build(units, findings, turns, {"weights": weights,
+                                                                               "threshold": threshold}))
+                scores_by_threshold[threshold].append(scorer.score(note, text)["rouge1"].fmeasure)
+    cross_fitted = {t: round(100 * statistics.mean(v), 2) for t, v in scores_by_threshold.items()}
+    threshold = max(cross_fitted, key=cross_fitted.get)
+    print(f"cross-fitted ROUGE-1 on train by threshold: {cross_fitted}")
+    return {"threshold": threshold, "fitted_on": "ACI-Bench train split", "cross_fitted_rouge1": cross_fitted[threshold],
+            "weights": selection.fit([e for visit in visits for e in visit[3]])}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--split", choices=("valid", "train"), default="valid")
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--engine-only", action="store_true", help="skip the two baselines")
+    parser.add_argument("--learn", action="store_true", help=f"refit {selection.MODEL_FILE.name} on the train split")
     args = parser.parse_args()
     train = read(args.data / "aci-bench-train.csv")
+    if args.learn:
+        model = learn(train)
+        selection.MODEL_FILE.write_text(json.dumps(model, sort_keys=True, separators=(",", ":")))
+        print(f"wrote {selection.MODEL_FILE} (threshold {model['threshold']}, {len(model['weights'])} weights)")
+        return
     visits = train if args.split == "train" else read(args.data / "aci-bench-valid.csv")
     references = [visit["note"] for visit in visits]
 

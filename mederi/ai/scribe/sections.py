@@ -12,7 +12,9 @@ systems. Small talk, fillers and one-word answers are left out.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
+from mederi.ai.scribe import selection
 from mederi.ai.scribe.extract import Finding, Sentence, said
 
 SECTION_KEYS = ("chief_complaint", "history_of_present_illness", "review_of_systems", "physical_exam",
@@ -35,6 +37,8 @@ RESULT_WORDS = re.compile(r"\b(x-?ray|mri|ct|ultrasound|echo\w*|ekg|ecg|lab\w*|b
 PLAN_WORDS = re.compile(r"\b(prescri\w*|order|refer\w*|follow ?up|start|continue|increase|decrease|stop|"
                         r"recommend\w*|therapy|surgery|injection|medication|schedule|come back|see you|"
                         r"mg|milligrams|diagnos\w*|plan|treat\w*)\b")
+RESULT_CUE = re.compile(r"\b(showed|shows|revealed|came back|results?|level)\b")
+INTRODUCTION = re.compile(r"\b(year-old|years old|presents|here for|history of)\b")
 FILLER = re.compile(r"\b(um+|uh+|uh-huh|mm-hmm|hmm|you know|i mean|kind of|sort of|like,)\s*,?\s*", re.I)
 SMALL_TALK = re.compile(r"\b(dragon|dax|weather|vacation|weekend|football|game|nice to meet|how are you|"
                         r"good morning|good afternoon|thank you|thanks|bye|have a good|sounds good)\b")
@@ -144,12 +148,23 @@ def _worth_keeping(text: str) -> bool:
     return len(text.split()) >= 5 and not SMALL_TALK.search(lowered) and not NO_CONTENT.match(lowered)
 
 
-def build(units: list[Sentence], findings: list[Finding], turns: list[tuple[str, str]]) -> dict[str, str]:
-    """The six sections' text from the transcript's sentences and the findings made from them."""
-    sex = patient_sex(units)
-    parts: dict[str, list[str]] = {key: [] for key in SECTION_KEYS}
+@dataclass(frozen=True)
+class Candidate:
+    """A transcript sentence as it would read in a section, and what the selection model looks at."""
+    section: str
+    text: str  # in the note's voice
+    spoken: str  # as said, lower case
+    speaker: str
+    phase: str
+    position: float  # 0 at the visit's start, 1 at its end
+    cued: bool  # the section's own words are in it (exam words in the exam, plan words in the plan)
+
+
+def candidates(units: list[Sentence], sex: str | None) -> list[Candidate]:
+    """Every sentence that could go in the note, placed in its section by the visit's phase and speaker."""
+    found = []
     phase = "history"
-    for unit in units:
+    for number, unit in enumerate(units):
         lowered = unit.text.lower()
         if unit.speaker == "doctor":
             if phase == "history" and EXAM_START.search(lowered):
@@ -161,20 +176,34 @@ def build(units: list[Sentence], findings: list[Finding], turns: list[tuple[str,
         text = clean(unit.text)
         if not text or text.endswith("?"):
             continue
+        position = number / max(len(units) - 1, 1)
         if unit.speaker == "patient":
-            if phase == "history":
-                parts["history_of_present_illness"].append(clean(third_person(text, sex)))
+            found.append(Candidate("history_of_present_illness", clean(third_person(text, sex)), lowered,
+                                   "patient", phase, position, phase == "history"))
             continue
         text = clean(addressed_to_note(spoken_to_written(text), sex))
-        if RESULT_WORDS.search(lowered) and re.search(r"\b(showed|shows|revealed|came back|results?|level)\b",
-                                                       lowered):
-            parts["results"].append(text)
-        elif phase == "exam" and EXAM_WORDS.search(lowered):
-            parts["physical_exam"].append(text)
-        elif phase == "plan" and PLAN_WORDS.search(lowered):
-            parts["assessment_and_plan"].append(text)
-        elif phase == "history" and re.search(r"\b(year-old|years old|presents|here for|history of)\b", lowered):
-            parts["history_of_present_illness"].insert(0, text)
+        if RESULT_WORDS.search(lowered) and RESULT_CUE.search(lowered):
+            section, cued = "results", True
+        elif phase == "exam":
+            section, cued = "physical_exam", bool(EXAM_WORDS.search(lowered))
+        elif phase == "plan":
+            section, cued = "assessment_and_plan", bool(PLAN_WORDS.search(lowered))
+        else:
+            section, cued = "history_of_present_illness", bool(INTRODUCTION.search(lowered))
+        found.append(Candidate(section, text, lowered, unit.speaker, phase, position, cued))
+    return found
+
+
+def build(units: list[Sentence], findings: list[Finding], turns: list[tuple[str, str]],
+          model: dict | None = None) -> dict[str, str]:
+    """The six sections' text from the transcript's sentences and the findings made from them
+    (`model`: the sentence selection model, the shipped one by default)."""
+    parts: dict[str, list[str]] = {key: [] for key in SECTION_KEYS}
+    for candidate in selection.chosen(candidates(units, patient_sex(units)), model):
+        if candidate.section == "history_of_present_illness" and candidate.speaker != "patient" and candidate.cued:
+            parts[candidate.section].insert(0, candidate.text)  # "Martha is a 50-year-old female ..." leads
+        else:
+            parts[candidate.section].append(candidate.text)
     problems = [f for f in findings if f.kind == "problem"]
     affirmed = [said(turns, f) for f in problems if not f.negated and not f.uncertain]
     denied = _dedupe([said(turns, f).lower() for f in problems if f.negated])
@@ -197,7 +226,7 @@ BODY_SYSTEMS = [
     ("Eyes", r"eyes?|vision|visual|pupils?"),
     ("Ears, Nose, Mouth and Throat", r"ears?|nose|nasal|throat|sinus\w*|congestion|mouth|hearing|tonsils?"),
     ("Neck", r"neck|thyroid|lymph nodes?|lymphadenopathy|carotid|jugular"),
-    ("Cardiovascular", r"heart|chest pain|murmur|palpitations?|edema|swelling in (her|his|the|their) legs|"
+    ("Cardiovascular", r"heart|chest pains?|murmur|palpitations?|edema|swelling in (her|his|the|their) legs|"
                        r"rub|gallop|pulses?|cardiac"),
     ("Respiratory", r"lungs?|breath\w*|wheez\w*|cough\w*|crackles|rales|rhonchi|dyspnea|respiratory"),
     ("Gastrointestinal", r"abdom\w*|belly|stomach|nausea|vomiting|diarrhea|constipation|bowel|heartburn|"
