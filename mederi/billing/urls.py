@@ -10,6 +10,7 @@ urlpatterns = [
     path("eligibility/coverage/<str:coverage_id>", views.eligibility, name="eligibility"),
     path("remittance/", include("mederi.billing.remittance.urls")),
     path("ledger/", include("mederi.billing.ledger.urls")),
+    path("patient-billing/", include("mederi.billing.patient_billing.urls")),
     path("charges/", charge_views.charges_start, name="charges-start"),
     path("charges/visit/<str:encounter_id>/", charge_views.charges, name="charges"),
     path("codes/procedures/", charge_views.procedure_options, name="procedure-options"),

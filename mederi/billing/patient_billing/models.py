@@ -71,6 +71,10 @@ class CardCharge(models.Model):
         return as_money(self.amount_cents)
 
     @property
+    def refunded(self) -> Decimal:
+        return as_money(self.refunded_cents)
+
+    @property
     def refundable(self) -> Decimal:
         return as_money(self.amount_cents - self.refunded_cents) if self.status == self.CAPTURED else Decimal("0.00")
 
@@ -144,6 +148,10 @@ class StatementRun(models.Model):
     @property
     def percent(self) -> int:
         return 100 if not self.total else round(100 * self.done / self.total)
+
+    @property
+    def minimum(self) -> Decimal:
+        return as_money(self.minimum_cents)
 
 
 class Statement(models.Model):

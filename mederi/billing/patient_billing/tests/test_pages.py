@@ -1,0 +1,69 @@
+"""The patient billing pages as a biller uses them: a statement, a card payment, a plan, the run page, refusals."""
+
+from __future__ import annotations
+
+import io
+from decimal import Decimal
+
+from pypdf import PdfReader
+
+from mederi.billing.ledger import selectors as ledger_selectors
+from mederi.billing.remittance.tests.test_pages import signed_in
+
+from ..models import CardCharge, PaymentPlan, Statement
+from .conftest import NO_FUNDS, VISA
+
+URL = "/billing/patient-billing/patients/pat-jane/"
+
+
+def test_a_biller_makes_a_statement_and_downloads_it(owing, gateway):
+    client = signed_in("bea", "biller")
+    page = client.post(URL, {"action": "statement"}, follow=True).content.decode()
+    statement = Statement.objects.get()
+    assert f"Statement {statement.number} made: balance due 20.00" in page
+    download = client.get(f"/billing/patient-billing/statements/{statement.number}.pdf")
+    assert download["Content-Type"] == "application/pdf"
+    assert "Balance due: $20.00" in PdfReader(io.BytesIO(download.content)).pages[0].extract_text()
+    listing = client.get("/billing/patient-billing/statements/").content.decode()
+    assert "Jane Doe" in listing and statement.number in listing
+
+
+def test_a_card_payment_kept_on_file_then_a_plan_on_the_page(owing, gateway):
+    client = signed_in("bea", "biller")
+    page = client.post(URL, {"action": "pay", "pay-amount": "5.00", "pay-number": VISA, "pay-expiry": "12/28",
+                             "pay-cvc": "123", "pay-holder": "Jane Doe", "pay-keep": "on"}, follow=True)
+    assert "5.00 paid by visa ending 4242: receipt R" in page.content.decode()
+    card = CardCharge.objects.get().card
+    page = client.post(URL, {"action": "plan", "plan-amount": "15.00", "plan-months": "3",
+                             "plan-first_due": "2026-04-01", "plan-card": str(card.pk)}, follow=True).content.decode()
+    assert "Payment plan of 15.00 in 3 monthly instalments set up." in page
+    assert "2026-05-01" in page and "Scheduled" in page
+    assert PaymentPlan.objects.get().instalments.count() == 3
+
+
+def test_a_declined_card_is_shown_at_the_form_without_the_card_number(owing, gateway):
+    client = signed_in("bea", "biller")
+    response = client.post(URL, {"action": "pay", "pay-amount": "20.00", "pay-number": NO_FUNDS,
+                                 "pay-expiry": "12/28", "pay-cvc": "123"})
+    text = response.content.decode()
+    assert response.status_code == 400 and "the card has insufficient funds" in text
+    assert NO_FUNDS not in text and 'value="123"' not in text
+    assert ledger_selectors.balance_of("patient:pat-jane") == Decimal("20.00")
+
+
+def test_a_statement_run_with_a_bad_minimum_is_refused_on_the_page(owing):
+    response = signed_in("bea", "biller").post("/billing/patient-billing/statements/", {"minimum": "lots"})
+    assert response.status_code == 400 and "is not an amount of money" in response.content.decode()
+
+
+def test_a_statement_run_from_the_page_shows_its_progress_and_the_statements(owing, django_capture_on_commit_callbacks):
+    client = signed_in("bea", "biller")
+    with django_capture_on_commit_callbacks(execute=True):  # the job is queued on commit; tests run jobs at once
+        response = client.post("/billing/patient-billing/statements/", {"minimum": "1.00"})
+    page = client.get(response["Location"]).content.decode()
+    statement = Statement.objects.get()
+    assert "1 of 1 patients handled, 1 statements made" in page and statement.number in page
+
+
+def test_the_front_desk_cannot_open_statements(owing):
+    assert signed_in("fran", "front_desk").get("/billing/patient-billing/statements/").status_code == 403
