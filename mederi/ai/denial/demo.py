@@ -124,16 +124,12 @@ def _demo_sample(today: dt.date) -> list[synthetic.SyntheticClaim]:
     """Under 80 synthetic claims of the last year for Acme and Medicare, most of them meeting a planted pattern."""
     payers = {p: synthetic.PAYERS[p] for p in DEMO_PAYERS}
     start = today.replace(year=today.year - 1)
-    claims = synthetic.generate(start, today - dt.timedelta(days=30), claims_per_day=6, seed=11, payers=payers)
+    claims = synthetic.generate(start, today - dt.timedelta(days=30), claims_per_day=12, seed=11, payers=payers)
     rng = random.Random(11)
-
-    def telling(claim) -> bool:
-        codes = {line.code for line in claim.lines}
-        return ("20610" in codes and any("25" in line.modifiers for line in claim.lines)) or (
-            "83036" in codes and claim.payer == "payer-medicare")
-
-    chosen = [c for c in claims if telling(c)][:45]
-    chosen += rng.sample([c for c in claims if not telling(c)], 30)
+    acme_25 = [c for c in claims if c.payer == "payer-acme" and any("25" in line.modifiers for line in c.lines)]
+    medicare_a1c = [c for c in claims if c.payer == "payer-medicare" and any(line.code == "83036" for line in c.lines)]
+    chosen = acme_25[:25] + medicare_a1c[:20]
+    chosen += rng.sample([c for c in claims if c not in chosen], 30)
     return sorted(chosen, key=lambda c: c.day)
 
 
