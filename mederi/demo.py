@@ -284,6 +284,7 @@ def load_demo() -> str:
 
 def _app_demos():
     """Each app's part of the demo practice (payers' connections, schedules, reminder rules, ...)."""
+    from mederi.ai.denial import demo as denial_risk
     from mederi.billing import demo as billing
     from mederi.billing.claims import demo as claims
     from mederi.billing.remittance import demo as remittance
@@ -307,5 +308,5 @@ def _app_demos():
         return f"pre-visit questionnaire: Questionnaire/{portal.load_demo(today)}"
 
     return [registration, billing.load_demo, schedule.load_demo, reminder_rules, questionnaire, labs.load_demo,
-            notes.load_demo, prescribing.load_demo, charts.load_demo, preventive.load_demo, claims.load_demo,
-            remittance.load_demo]
+            notes.load_demo, prescribing.load_demo, charts.load_demo, preventive.load_demo,
+            denial_risk.load_history, claims.load_demo, remittance.load_demo, denial_risk.load_demo]
