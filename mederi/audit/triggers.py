@@ -73,6 +73,16 @@ _POSTGRES_DROP = [
 ]
 
 
+# Other apps' append-only guards (the ledger's), as `lifted`-style context managers taking a
+# connection: a full wipe (`flush`) lifts them with the audit log's.
+OTHER_GUARDS: list = []
+
+
+def also_lift_on_wipe(guard) -> None:
+    if guard not in OTHER_GUARDS:
+        OTHER_GUARDS.append(guard)
+
+
 def install_sql(vendor: str) -> list[str]:
     return {"sqlite": _SQLITE_INSTALL, "postgresql": _POSTGRES_INSTALL}.get(vendor, [])
 

@@ -143,3 +143,36 @@ class Posting(_AppendOnly):
     @property
     def amount(self) -> Decimal:
         return as_money(self.amount_cents)
+
+
+class MonthClose(_AppendOnly):
+    """A closed month: its totals as they stood at close, and the line nothing may be posted behind.
+
+    Once a month is closed, no transaction dated on or before its last day may be posted (the ledger
+    service refuses it, and so does the database): a correction is posted in the open month. Months
+    close in order and are never reopened.
+    """
+
+    month = models.DateField(unique=True)  # the first day of the month
+    period_end = models.DateField()  # its last day
+    charges_cents = models.BigIntegerField()  # charges posted in the month, net of their reversals
+    payments_cents = models.BigIntegerField()  # money received, net of refunds
+    adjustments_cents = models.BigIntegerField()  # contractual adjustments, write-offs and other adjustments
+    ar_open_cents = models.BigIntegerField()  # what patients and payers owed when the month began
+    ar_close_cents = models.BigIntegerField()  # what they owed at its end
+    transactions = models.PositiveIntegerField()
+    closed_at = models.DateTimeField(default=clock.now)
+    closed_by = models.CharField(max_length=150)
+
+    class Meta:
+        db_table = "ledger_month_close"
+        ordering = ["-month"]
+
+    def money(self, name: str) -> Decimal:
+        return as_money(getattr(self, f"{name}_cents"))
+
+    charges = property(lambda self: self.money("charges"))
+    payments = property(lambda self: self.money("payments"))
+    adjustments = property(lambda self: self.money("adjustments"))
+    ar_open = property(lambda self: self.money("ar_open"))
+    ar_close = property(lambda self: self.money("ar_close"))

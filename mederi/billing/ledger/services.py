@@ -22,6 +22,7 @@ from mederi.core import bulk
 from mederi.core.context import Context
 from mederi.core.errors import InvalidRequest
 
+from .closing import refuse_closed
 from .models import Account, Posting, Transaction, as_cents
 
 CENT = Decimal("0.01")
@@ -164,6 +165,7 @@ def post_many(drafts: list[Draft]) -> list[Transaction]:
             if draft.source_key:
                 seen.add(draft.source_key)
             fresh.append((draft, entries))
+        refuse_closed([draft.effective_date or today for draft, _ in fresh])  # before the database refuses it
         accounts = accounts_for({entry.account for _, entries in fresh for entry in entries})
         rows = [Transaction(kind=d.kind, source_type=d.source_type, source_id=d.source_id[:120],
                             source_key=d.source_key, reason_code=d.reason_code, memo=d.memo[:300],

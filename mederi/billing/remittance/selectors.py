@@ -19,6 +19,14 @@ def inbound_files(limit: int = 50) -> list[InboundFile]:
     return list(InboundFile.objects.defer("content").order_by("-received_at", "-pk")[:limit])
 
 
+def open_rejections() -> list:
+    """Claims a 999 or 277CA rejected that nobody has dealt with yet, oldest first."""
+    from .models import ClaimAcknowledgement
+
+    return list(ClaimAcknowledgement.objects.filter(outcome=ClaimAcknowledgement.REJECTED, resolved_at__isnull=True)
+                .order_by("received_at", "pk"))
+
+
 def open_items(kinds: list[str]) -> list[WorkItem]:
     return list(WorkItem.objects.filter(kind__in=kinds, resolved_at__isnull=True).select_related("file")
                 .order_by("created", "pk"))

@@ -51,6 +51,23 @@ def work_queue(request):
     })
 
 
+@staff_page("claims.submit")
+def rejections(request):
+    if request.method == "POST":
+        form = ResolveForm(request.POST)
+        try:
+            if not form.is_valid():
+                raise InvalidRequest.single("say what was done about it (at least 5 characters)")
+            services.resolve_rejection(context_for_request(request), int(request.POST.get("item") or 0),
+                                       form.cleaned_data["resolution"])
+            messages.success(request, "Marked as dealt with.")
+        except (MederiError, ValueError) as error:
+            messages.error(request, "; ".join(i.diagnostics for i in error.issues) if isinstance(error, MederiError)
+                           else "choose a rejected claim from the list")
+        return redirect("billing:remittance:rejections")
+    return render(request, "remittance/rejections.html", {"items": selectors.open_rejections(), "form": ResolveForm()})
+
+
 @staff_page(PERMISSION)
 def denial_queue(request):
     return render(request, "remittance/denials.html", {"groups": selectors.denial_groups(), "form": ResolveForm()})

@@ -1,0 +1,128 @@
+"""Database triggers that keep the ledger append-only and closed months closed, on SQLite and PostgreSQL.
+
+The models refuse updates and deletes already; these guards hold for any SQL that reaches the
+database (a console, a script, a bug elsewhere), as the audit log's do (mederi/audit/triggers.py,
+whose approach this follows):
+
+- `ledger_transaction`, `ledger_posting` and `ledger_month_close` refuse UPDATE and DELETE (and, on
+  PostgreSQL, TRUNCATE): a mistake is corrected by a reversing transaction.
+- A transaction dated on or before the last day of the latest closed month is refused, and so is a
+  posting added to such a transaction.
+
+Account balances (`ledger_account`) are not guarded: they move with every posting. The `flush`
+command, which wipes the whole database, lifts these guards for its own duration (registered with
+the audit log's in `apps.py`).
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+MESSAGE = "the ledger is append-only: post a reversing transaction instead of changing or removing a row"
+CLOSED_MESSAGE = "that date is in a closed month: post the correction in the open month"
+TABLES = ("ledger_transaction", "ledger_posting", "ledger_month_close")
+_CLOSED_THROUGH = "(SELECT MAX(period_end) FROM ledger_month_close)"
+
+_SQLITE_INSTALL = [
+    sql
+    for table in TABLES
+    for sql in (
+        f"""CREATE TRIGGER IF NOT EXISTS {table}_no_update BEFORE UPDATE ON {table}
+            BEGIN SELECT RAISE(ABORT, '{MESSAGE}'); END""",
+        f"""CREATE TRIGGER IF NOT EXISTS {table}_no_delete BEFORE DELETE ON {table}
+            BEGIN SELECT RAISE(ABORT, '{MESSAGE}'); END""",
+    )
+] + [
+    # Dates are stored as ISO text on SQLite, so comparing them as text compares them as dates.
+    f"""CREATE TRIGGER IF NOT EXISTS ledger_transaction_closed_month BEFORE INSERT ON ledger_transaction
+        WHEN NEW.effective_date <= {_CLOSED_THROUGH}
+        BEGIN SELECT RAISE(ABORT, '{CLOSED_MESSAGE}'); END""",
+    f"""CREATE TRIGGER IF NOT EXISTS ledger_posting_closed_month BEFORE INSERT ON ledger_posting
+        WHEN (SELECT effective_date FROM ledger_transaction WHERE id = NEW.transaction_id) <= {_CLOSED_THROUGH}
+        BEGIN SELECT RAISE(ABORT, '{CLOSED_MESSAGE}'); END""",
+]
+_SQLITE_DROP = [f"DROP TRIGGER IF EXISTS {table}_no_{op}" for table in TABLES for op in ("update", "delete")] + [
+    "DROP TRIGGER IF EXISTS ledger_transaction_closed_month",
+    "DROP TRIGGER IF EXISTS ledger_posting_closed_month",
+]
+
+_POSTGRES_INSTALL = [
+    f"""CREATE OR REPLACE FUNCTION ledger_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            RAISE EXCEPTION '{MESSAGE} (% on %)', TG_OP, TG_TABLE_NAME USING ERRCODE = 'insufficient_privilege';
+        END
+        $$""",
+    # The transaction's own date for a posting; its effective date for a transaction.
+    f"""CREATE OR REPLACE FUNCTION ledger_refuse_closed_month() RETURNS trigger LANGUAGE plpgsql AS $$
+        DECLARE day date; closed date;
+        BEGIN
+            SELECT MAX(period_end) INTO closed FROM ledger_month_close;
+            IF closed IS NULL THEN RETURN NEW; END IF;
+            IF TG_TABLE_NAME = 'ledger_transaction' THEN
+                day := NEW.effective_date;
+            ELSE
+                SELECT effective_date INTO day FROM ledger_transaction WHERE id = NEW.transaction_id;
+            END IF;
+            IF day <= closed THEN
+                RAISE EXCEPTION '{CLOSED_MESSAGE} (% is on or before %)', day, closed
+                    USING ERRCODE = 'check_violation';
+            END IF;
+            RETURN NEW;
+        END
+        $$""",
+] + [
+    sql
+    for table in TABLES
+    for sql in (
+        f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}",
+        f"""CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table}
+            FOR EACH ROW EXECUTE FUNCTION ledger_refuse_change()""",
+        f"DROP TRIGGER IF EXISTS {table}_no_truncate ON {table}",
+        f"""CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table}
+            FOR EACH STATEMENT EXECUTE FUNCTION ledger_refuse_change()""",
+    )
+] + [
+    sql
+    for table in ("ledger_transaction", "ledger_posting")
+    for sql in (
+        f"DROP TRIGGER IF EXISTS {table}_closed_month ON {table}",
+        f"""CREATE TRIGGER {table}_closed_month BEFORE INSERT ON {table}
+            FOR EACH ROW EXECUTE FUNCTION ledger_refuse_closed_month()""",
+    )
+]
+_POSTGRES_DROP = [
+    f"DROP TRIGGER IF EXISTS {table}_{name} ON {table}" for table in TABLES for name in ("append_only", "no_truncate")
+] + [f"DROP TRIGGER IF EXISTS {table}_closed_month ON {table}" for table in ("ledger_transaction", "ledger_posting")]
+
+
+def install_sql(vendor: str) -> list[str]:
+    return {"sqlite": _SQLITE_INSTALL, "postgresql": _POSTGRES_INSTALL}.get(vendor, [])
+
+
+def drop_sql(vendor: str) -> list[str]:
+    return {"sqlite": _SQLITE_DROP, "postgresql": _POSTGRES_DROP}.get(vendor, [])
+
+
+def install(connection) -> None:
+    with connection.cursor() as cursor:
+        for sql in install_sql(connection.vendor):
+            cursor.execute(sql)
+
+
+def drop(connection) -> None:
+    with connection.cursor() as cursor:
+        for sql in drop_sql(connection.vendor):
+            cursor.execute(sql)
+
+
+@contextmanager
+def lifted(connection):
+    """Without the guards for the duration of the block (only to wipe a whole database)."""
+    present = "ledger_month_close" in connection.introspection.table_names()
+    if present:
+        drop(connection)
+    try:
+        yield
+    finally:
+        if present and "ledger_month_close" in connection.introspection.table_names():
+            install(connection)
