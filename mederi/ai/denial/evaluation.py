@@ -59,8 +59,9 @@ class Bin:
 
 
 def calibration(labels: list[bool], scores: list[float], bins: int = 10) -> list[Bin]:
-    """Claims sorted by score and cut into `bins` groups of (nearly) equal size: deciles by default."""
-    pairs = sorted(zip(scores, labels, strict=True))
+    """Claims sorted by score and cut into `bins` groups of (nearly) equal size: deciles by default. Claims with
+    the same score keep their order (sorting by the outcome too would put the denied last among equals)."""
+    pairs = sorted(zip(scores, labels, strict=True), key=lambda pair: pair[0])
     table = []
     for k in range(bins):
         part = pairs[k * len(pairs) // bins:(k + 1) * len(pairs) // bins]
