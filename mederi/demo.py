@@ -37,10 +37,15 @@ PAYERS = [
 LOCATIONS = [
     {"resourceType": "Location", "id": "demo-clinic-main", "status": "active", "name": "Riverside main clinic",
      "managingOrganization": {"reference": "Organization/demo-practice"},
-     "address": {"line": ["12 River Road"], "city": "Springfield", "state": "IL", "postalCode": "62701"}},
+     "description": "Free parking behind the building; the entrance faces River Road.",
+     "address": {"line": ["12 River Road"], "city": "Springfield", "state": "IL", "postalCode": "62701"},
+     "hoursOfOperation": [{"daysOfWeek": ["mon", "tue", "wed", "thu", "fri"], "openingTime": "08:00:00",
+                           "closingTime": "17:00:00"}]},
     {"resourceType": "Location", "id": "demo-clinic-north", "status": "active", "name": "Riverside north clinic",
      "managingOrganization": {"reference": "Organization/demo-practice"},
-     "address": {"line": ["480 Lake Avenue"], "city": "Springfield", "state": "IL", "postalCode": "62702"}},
+     "description": "Street parking on Lake Avenue; second floor, lift by the pharmacy.",
+     "address": {"line": ["480 Lake Avenue"], "city": "Springfield", "state": "IL", "postalCode": "62702"},
+     "hoursOfOperation": [{"daysOfWeek": ["tue", "thu"], "openingTime": "13:00:00", "closingTime": "17:00:00"}]},
 ]
 STAFF = [  # id, family, given, prefix, npi, role code, role display, qualification
     ("demo-dr-ruiz", "Ruiz", "Ana", "Dr.", "1234567893", "doctor", "Doctor", "MD"),
@@ -284,6 +289,7 @@ def load_demo() -> str:
 
 def _app_demos():
     """Each app's part of the demo practice (payers' connections, schedules, reminder rules, ...)."""
+    from mederi.ai.agent import demo as agent
     from mederi.ai.denial import demo as denial_risk
     from mederi.billing import demo as billing
     from mederi.billing.claims import demo as claims
@@ -309,4 +315,4 @@ def _app_demos():
 
     return [registration, billing.load_demo, schedule.load_demo, reminder_rules, questionnaire, labs.load_demo,
             notes.load_demo, prescribing.load_demo, charts.load_demo, preventive.load_demo,
-            denial_risk.load_history, claims.load_demo, remittance.load_demo, denial_risk.load_demo]
+            denial_risk.load_history, claims.load_demo, remittance.load_demo, denial_risk.load_demo, agent.load_demo]

@@ -134,6 +134,11 @@ def hours_text(location: dict) -> str:
     return ", ".join(parts)
 
 
+def open_on(location: dict, weekday: int) -> bool:
+    """Do the Location's hours include this weekday (0 Monday)?"""
+    return any(DAY_ORDER[weekday] in (entry.get("daysOfWeek") or ()) for entry in location.get("hoursOfOperation") or ())
+
+
 def address_text(location: dict) -> str:
     address = location.get("address") or {}
     city = ", ".join(p for p in (address.get("city"), " ".join(filter(None, (address.get("state"),

@@ -19,7 +19,7 @@ entry, and every step a Turn the staff screen shows.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from django.db import IntegrityError, transaction
@@ -60,6 +60,7 @@ class _Step:
     answer: str | None
     task_id: str = ""
     note: str = ""  # for staff, shown in the conversation
+    intent: str = ""  # what the message turned out to be, when the state decided it ("pick-slot")
 
 
 def _clean(channel: str, text: str) -> str:
@@ -112,9 +113,11 @@ def handle_message(channel: str, text: str, *, patient_id: str = "", address: st
                                        engine=label(engine) if understood.intent else "", communication_id=inbound,
                                        created_at=clock.now())
         step = _act(conversation, text, understood, engine)
-        incoming.outcome = step.outcome
-        incoming.task_id = step.task_id
-        incoming.save(update_fields=["outcome", "task_id"])
+        if step.intent:
+            understood = classifier.Understanding(step.intent, 1.0)
+        incoming.intent, incoming.confidence = understood.intent, understood.confidence or None
+        incoming.outcome, incoming.task_id = step.outcome, step.task_id
+        incoming.save(update_fields=["intent", "confidence", "outcome", "task_id"])
         if step.note:
             Turn.objects.create(conversation=conversation, speaker=Turn.NOTE, text=step.note, outcome=step.outcome,
                                 task_id=step.task_id, created_at=clock.now())
@@ -163,9 +166,9 @@ def _act(conversation: Conversation, text: str, understood, engine: IntentEngine
     if conversation.state == Conversation.OFFERING:
         picked = classifier.picked_option(text, conversation.offered)
         if picked is not None:
-            return _book(conversation, picked)
+            return replace(_book(conversation, picked), intent="pick-slot")
         if classifier.NONE_OF_THEM.search(words):
-            return _offer(conversation, text, after=conversation.offered[-1]["start"])
+            return replace(_offer(conversation, text, after=conversation.offered[-1]["start"]), intent="none-of-these")
         if understood.intent in ("unknown", "confirm"):
             return _Step("slots-offered", "Please reply with the number of the time you want: " +
                          _options(conversation.offered) + " Or reply NONE for other times.")
@@ -266,12 +269,15 @@ def _about_clinic(conversation: Conversation, text: str, intent: str) -> str:
     named = [c for c in clinics if any(word in text.lower() for word in c.get("name", "").lower().split()
                                        if len(word) > 4 and word not in ("clinic", "riverside"))]
     chosen = named or [c for c in clinics if upcoming and c.get("id") == upcoming.view.location_id] or clinics
+    asked_days = classifier.preferences(text).get("weekdays", [])
     parts = []
     for clinic in chosen[:2]:
         if intent == "office_hours":
             hours = records.hours_text(clinic)
-            parts.append(f"{clinic.get('name')}: {hours}." if hours else
-                         f"{clinic.get('name')}: please call us for today's hours.")
+            closed = [day for day in asked_days if hours and not records.open_on(clinic, day)]
+            parts.append((f"{clinic.get('name')}: {hours}." if hours else
+                          f"{clinic.get('name')}: please call us for today's hours.")
+                         + "".join(f" Closed on {classifier.WEEKDAYS[day].title()}s." for day in closed))
         else:
             extra = clinic.get("description", "")
             parts.append(f"{clinic.get('name')}: {records.address_text(clinic)}." + (f" {extra}" if extra else ""))

@@ -65,7 +65,7 @@ def test_rescheduling_offers_real_open_times_and_books_only_the_one_picked(appoi
     assert read("Appointment", appointment)["start"] == "2026-03-05T09:00:00Z"  # nothing moved yet
     assert "1) " + offered[0]["label"] in offer.answer
     booked = say("2")
-    assert booked.outcome == "rescheduled"
+    assert booked.outcome == "rescheduled" and booked.intent == "pick-slot"
     moved = read("Appointment", appointment)
     assert datetime.fromisoformat(moved["start"].replace("Z", "+00:00")) == datetime.fromisoformat(offered[1]["start"])
     assert Conversation.objects.get().state == Conversation.OPEN
@@ -121,6 +121,8 @@ def test_hours_and_directions_come_from_the_location(appointment):
     hours = say("what are your hours?")
     assert hours.outcome == "answered"
     assert hours.answer == "Riverside main clinic: Mon-Fri 8 AM-5 PM, Sat 9 AM-12 PM."
+    sunday = say("are you open on sunday?")
+    assert sunday.answer == "Riverside main clinic: Mon-Fri 8 AM-5 PM, Sat 9 AM-12 PM. Closed on Sundays."
     directions = say("where do I park?")
     assert directions.answer == ("Riverside main clinic: 12 River Road, Springfield, IL 62701. Free parking behind "
                                  "the building; enter from Mill Street.")
