@@ -18,6 +18,7 @@ from mederi.billing.claims.claims import claim_data
 from mederi.billing.claims.scrubber import anchor
 from mederi.billing.claims.submit import scrub_claim, submit_claims
 from mederi.billing.claims.tables import FeeSchedule, FeeScheduleEntry, SubmissionRun
+from mederi.billing.ledger import selectors as ledger_selectors
 from mederi.billing.selectors import payers
 from mederi.core.errors import Forbidden, Gone, MederiError, NotFound
 from mederi.fhir.repository import Repository
@@ -47,6 +48,7 @@ def _claim_page(request, claim_id: str, error: MederiError | None = None, status
         "page": page, "errors": errors, "editable": page.summary["status"] in workflow.EDITABLE,
         "sent": page.summary["status"] in workflow.SENT, "scrubbed": page.summary["status"] == claim_status.SCRUBBED,
         "blocking": any(issue.severity == "error" for issue, _ in page.findings),
+        "postings": ledger_selectors.claim_postings(page.summary["number"] or ""),
         "risk": denial_risk.for_claim_page(context_for_request(request), page.claim, int(page.claim["meta"]["versionId"])),
     }, status=status)
 

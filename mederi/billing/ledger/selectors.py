@@ -94,6 +94,36 @@ def account_lines(key: str, limit: int = 500) -> list[Line]:
 
 
 @dataclass
+class ClaimPosting:
+    posted: dt.date
+    what: str  # "Insurance payment", "Contractual adjustment (CO-45)", "Patient responsibility (PR-2)", ...
+    amount: Decimal
+
+
+_CLAIM_ACCOUNT_WORDS = {Account.CASH: "Paid by insurance", Account.CONTRACTUAL: "Contractual adjustment",
+                        Account.OTHER_ADJUSTMENT: "Other adjustment", Account.WRITE_OFF: "Written off",
+                        Account.PATIENT: "Patient responsibility", Account.REVENUE: "Charged"}
+
+
+def claim_postings(claim_number: str) -> list[ClaimPosting]:
+    """What the ledger holds for one claim, oldest first: its charge, the payer's payment, adjustments, the
+    patient's share (the payer-account side of each transaction is left out: it is their sum)."""
+    postings = (Posting.objects.filter(claim_number=claim_number).exclude(account__kind=Account.PAYER)
+                .select_related("transaction", "account").order_by("transaction__effective_date", "transaction_id",
+                                                                   "pk"))
+    rows = []
+    for posting in postings:
+        what = _CLAIM_ACCOUNT_WORDS.get(posting.account.kind, posting.account.kind)
+        if posting.transaction.kind == Transaction.REVERSAL:
+            what = f"{what}, reversed"
+        if posting.group_code:
+            what += f" ({posting.group_code}-{posting.reason_code})"
+        amount = -posting.amount if posting.account.kind == Account.REVENUE else posting.amount
+        rows.append(ClaimPosting(posting.transaction.effective_date, what, amount))
+    return rows
+
+
+@dataclass
 class DaySheet:
     day: dt.date
     rows: list[tuple[str, int, Decimal]]  # (kind, number of transactions, amount to receivables)

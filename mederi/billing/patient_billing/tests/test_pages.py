@@ -67,3 +67,14 @@ def test_a_statement_run_from_the_page_shows_its_progress_and_the_statements(owi
 
 def test_the_front_desk_cannot_open_statements(owing):
     assert signed_in("fran", "front_desk").get("/billing/patient-billing/statements/").status_code == 403
+
+
+
+def test_the_ledger_tells_what_the_payer_paid_on_a_claim_and_what_the_patient_owes(owing):
+    """What the claim page lists under "Payments and adjustments" (the browser test sees it on the page)."""
+    from mederi.billing.ledger.selectors import claim_postings
+
+    assert [(p.what, p.amount) for p in claim_postings("C000000001")] == [
+        ("Charged", Decimal("180.00")), ("Paid by insurance", Decimal("120.00")),
+        ("Contractual adjustment (CO-45)", Decimal("30.00")), ("Patient responsibility (PR-2)", Decimal("20.00")),
+        ("Contractual adjustment (CO-45)", Decimal("10.00"))]
