@@ -52,7 +52,7 @@ def main() -> None:
     rules = [s.rules_probability for s in scored]
     train_claims = len({o.claim for o in history if o.day < SPLIT})
     print(f"SYNTHETIC history, seed {args.seed}: {len(claims)} claims ({len(history)} lines); trained on "
-          f"{train_claims} claims served {START} to {SPLIT}, evaluated on {len(scored)} claims served {SPLIT} to {END}")
+          f"{train_claims} claims ({model.lines} lines) served {START} to {SPLIT}, evaluated on {len(scored)} claims served {SPLIT} to {END}")
     print(f"held-out claims denied: {sum(denied)} ({sum(denied) / len(denied):.1%})")
     print(f"{'':24}{'AUC':>8}{'Brier':>9}")
     for name, scores in (("rules and history", combined), ("scrubber rules alone", rules)):
