@@ -18,11 +18,10 @@ from django.db import transaction as db_transaction
 
 from mederi.audit import services as audit
 from mederi.billing import practice
-from mederi.core import bulk
+from mederi.core import bulk, clock
 from mederi.core.context import Context
 from mederi.core.errors import InvalidRequest
 
-from .closing import refuse_closed
 from .models import Account, Posting, Transaction, as_cents
 
 CENT = Decimal("0.01")
@@ -137,13 +136,12 @@ _POSTING_COLUMNS = ("transaction_id", "account_id", "amount_cents", "service_dat
                     "reason_code")
 
 
-def _insert_transactions(rows: list[Transaction]) -> None:
-    ids = bulk.insert_returning_ids(Transaction._meta.db_table, _TRANSACTION_COLUMNS, [
-        (t.kind, t.source_type, t.source_id, t.source_key, t.reason_code, t.memo, t.effective_date,
-         bulk.db_datetime(t.posted_at), t.posted_by, t.reverses_id) for t in rows])
-    for row, pk in zip(rows, ids, strict=True):
-        row.pk = pk
-        row._state.adding, row._state.db = False, "default"
+def _account_ids(keys: set[str]) -> dict[str, int]:
+    """The primary keys of the accounts with these keys, opened on first use."""
+    found = dict(Account.objects.filter(key__in=keys).values_list("key", "pk"))
+    if len(found) < len(keys):
+        found.update({key: account.pk for key, account in accounts_for(keys - set(found)).items()})
+    return found
 
 
 def post_many(drafts: list[Draft]) -> list[Transaction]:
@@ -152,11 +150,19 @@ def post_many(drafts: list[Draft]) -> list[Transaction]:
     Returns the transactions in the order of the drafts (the earlier one for a skipped draft).
     Nothing is posted when any draft is refused.
     """
+    ids = post_many_ids(drafts)
+    found = Transaction.objects.in_bulk(set(ids))
+    return [found[pk] for pk in ids]
+
+
+def post_many_ids(drafts: list[Draft]) -> list[int]:
+    """`post_many` giving the transactions' ids: an 835 posts twenty thousand, and a model instance
+    for each would cost more than storing it."""
     checked = [(draft, _checked(draft)) for draft in drafts]
     keys = [draft.source_key for draft in drafts if draft.source_key]
     today = practice.today()
     with db_transaction.atomic():
-        earlier = {tx.source_key: tx for tx in Transaction.objects.filter(source_key__in=keys)} if keys else {}
+        earlier = dict(Transaction.objects.filter(source_key__in=keys).values_list("source_key", "pk")) if keys else {}
         fresh: list[tuple[Draft, list[Entry]]] = []
         seen: set[str] = set()
         for draft, entries in checked:
@@ -165,35 +171,28 @@ def post_many(drafts: list[Draft]) -> list[Transaction]:
             if draft.source_key:
                 seen.add(draft.source_key)
             fresh.append((draft, entries))
-        refuse_closed([draft.effective_date or today for draft, _ in fresh])  # before the database refuses it
-        accounts = accounts_for({entry.account for _, entries in fresh for entry in entries})
-        rows = [Transaction(kind=d.kind, source_type=d.source_type, source_id=d.source_id[:120],
-                            source_key=d.source_key, reason_code=d.reason_code, memo=d.memo[:300],
-                            effective_date=d.effective_date or today, posted_by=d.posted_by[:150],
-                            reverses_id=d.reverses_id) for d, _ in fresh]
-        _insert_transactions(rows)
+        accounts = _account_ids({entry.account for _, entries in fresh for entry in entries})
+        posted_at = bulk.db_datetime(clock.now())
+        ids = bulk.insert_returning_ids(Transaction._meta.db_table, _TRANSACTION_COLUMNS, [
+            (d.kind, d.source_type, d.source_id[:120], d.source_key, d.reason_code, d.memo[:300],
+             d.effective_date or today, posted_at, d.posted_by[:150], d.reverses_id) for d, _ in fresh])
         postings, deltas = [], defaultdict(int)
-        for row, (draft, entries) in zip(rows, fresh, strict=True):
+        for pk, (draft, entries) in zip(ids, fresh, strict=True):
             draft.posted = True
+            day = draft.effective_date or today
             for entry in entries:
-                account_id = accounts[entry.account].pk
+                account_id = accounts[entry.account]
                 cents = as_cents(entry.amount)
-                postings.append((row.pk, account_id, cents, entry.service_date or row.effective_date,
-                                 entry.claim_number, entry.group_code, entry.reason_code))
+                postings.append((pk, account_id, cents, entry.service_date or day, entry.claim_number,
+                                 entry.group_code, entry.reason_code))
                 deltas[account_id] += cents
         bulk.insert_rows(Posting._meta.db_table, _POSTING_COLUMNS, postings)
         # In account order, so that two files posting at once take their row locks in the same order.
         bulk.add_to_column(Account._meta.db_table, "balance_cents",
                            [(pk, delta) for pk, delta in sorted(deltas.items()) if delta])
-    by_draft = iter(rows)
-    posted = {id(draft): next(by_draft) for draft, _ in fresh}
-    result = []
-    for draft in drafts:
-        if id(draft) in posted:
-            result.append(posted[id(draft)])
-        else:
-            result.append(earlier.get(draft.source_key) or next(r for r in rows if r.source_key == draft.source_key))
-    return result
+    posted = {id(draft): pk for pk, (draft, _) in zip(ids, fresh, strict=True)}
+    first = {draft.source_key: pk for pk, (draft, _) in zip(ids, fresh, strict=True) if draft.source_key}
+    return [posted.get(id(draft)) or earlier.get(draft.source_key) or first[draft.source_key] for draft in drafts]
 
 
 def post(draft: Draft) -> Transaction:

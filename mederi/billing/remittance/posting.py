@@ -320,11 +320,11 @@ def post_remittance(context: Context, content: bytes | str, *, name: str = "remi
             plan = _Plan(repository, file, remittances, who)
             for remittance in remittances:
                 plan.add(remittance)
-        transactions = ledger.post_many(plan.drafts)
+        transactions = ledger.post_many_ids(plan.drafts)
         by_draft = {id(draft): tx for draft, tx in zip(plan.drafts, transactions, strict=True)}
         rows = []
         for row, draft in plan.rows:
-            row.transaction = by_draft.get(id(draft)) if draft is not None else None
+            row.transaction_id = by_draft.get(id(draft)) if draft is not None else None
             rows.append(row)
         _insert_claim_payments(rows)
         WorkItem.objects.bulk_create(plan.items, batch_size=1000)

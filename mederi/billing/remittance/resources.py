@@ -18,8 +18,11 @@ def stable_id(*parts: str) -> str:
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:40]
 
 
+CENT = Decimal("0.01")
+
+
 def _money(value: Decimal) -> dict:
-    return {"value": Decimal(value).quantize(Decimal("0.01")), "currency": "USD"}
+    return {"value": Decimal(value).quantize(CENT), "currency": "USD"}
 
 
 def _category(code: str) -> dict:
