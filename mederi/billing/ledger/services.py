@@ -22,6 +22,7 @@ from mederi.core import bulk, clock
 from mederi.core.context import Context
 from mederi.core.errors import InvalidRequest
 
+from .closing import refuse_closed
 from .models import Account, Posting, Transaction, as_cents
 
 CENT = Decimal("0.01")
@@ -171,6 +172,7 @@ def post_many_ids(drafts: list[Draft]) -> list[int]:
             if draft.source_key:
                 seen.add(draft.source_key)
             fresh.append((draft, entries))
+        refuse_closed([draft.effective_date or today for draft, _ in fresh])  # before the database refuses it
         accounts = _account_ids({entry.account for _, entries in fresh for entry in entries})
         posted_at = bulk.db_datetime(clock.now())
         ids = bulk.insert_returning_ids(Transaction._meta.db_table, _TRANSACTION_COLUMNS, [
