@@ -95,7 +95,7 @@ def learn(train: list[dict]) -> dict:
         turns = [(speaker_of(speaker), text) for speaker, text in parse_transcript(row["dialogue"])]
         units = extract.sentences(turns)
         findings = extract.find(turns, units)
-        candidates = sections.candidates(units, sections.patient_sex(units))
+        candidates = sections.candidates(units, sections.patient_sex(units), turns)
         reference = set(tokenize(row["note"]))
         examples = [(selection.features(c), selection.target(c, reference, tokenize)) for c in candidates]
         visits.append((turns, units, findings, examples, row["note"]))

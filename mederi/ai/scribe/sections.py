@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 
 from mederi.ai.scribe import selection
-from mederi.ai.scribe.extract import Finding, Sentence, said
+from mederi.ai.scribe.extract import ANSWER_YES, Finding, Sentence, said
 
 SECTION_KEYS = ("chief_complaint", "history_of_present_illness", "review_of_systems", "physical_exam",
                 "results", "assessment_and_plan")
@@ -160,7 +160,7 @@ class Candidate:
     cued: bool  # the section's own words are in it (exam words in the exam, plan words in the plan)
 
 
-def candidates(units: list[Sentence], sex: str | None) -> list[Candidate]:
+def candidates(units: list[Sentence], sex: str | None, turns: list[tuple[str, str]]) -> list[Candidate]:
     """Every sentence that could go in the note, placed in its section by the visit's phase and speaker."""
     found = []
     phase = "history"
@@ -173,10 +173,16 @@ def candidates(units: list[Sentence], sex: str | None) -> list[Candidate]:
                 phase = "plan" if phase == "exam" or unit.turn > len(units) // 4 else phase
         if not _worth_keeping(unit.text):
             continue
+        position = number / max(len(units) - 1, 1)
         text = clean(unit.text)
+        if text.endswith("?") and unit.speaker == "doctor" and phase == "history":
+            confirmed = _confirmed(unit, turns, sex)
+            if confirmed:
+                found.append(Candidate("history_of_present_illness", confirmed, lowered, "confirmed", phase,
+                                       position, True))
+            continue
         if not text or text.endswith("?"):
             continue
-        position = number / max(len(units) - 1, 1)
         if unit.speaker == "patient":
             found.append(Candidate("history_of_present_illness", clean(third_person(text, sex)), lowered,
                                    "patient", phase, position, phase == "history"))
@@ -194,12 +200,31 @@ def candidates(units: list[Sentence], sex: str | None) -> list[Candidate]:
     return found
 
 
+# A yes-or-no question whose answer the patient gave: "are you taking your medication?" / "yes".
+_QUESTION = re.compile(r"^(?:(?:and|so|okay|now|um|uh)\W+)*(are you|have you been|have you|you're|you've|you are|"
+                       r"you have been|you have|you were|were you)\b(.+?)\W*\?$")
+_STATEMENT = {"are you": "is", "you're": "is", "you are": "is", "have you been": "has been", "you have been": "has been",
+              "have you": "has", "you've": "has", "you have": "has", "you were": "was", "were you": "was"}
+
+
+def _confirmed(unit: Sentence, turns: list[tuple[str, str]], sex: str | None) -> str | None:
+    """The question as a statement about the patient when the patient's next turn says yes."""
+    following = turns[unit.turn + 1] if unit.turn + 1 < len(turns) else ("", "")
+    if following[0] != "patient" or not ANSWER_YES.search(following[1].lower()):
+        return None
+    match = _QUESTION.match(spoken_to_written(FILLER.sub("", unit.text.lower())).strip())
+    if not match or len(match.group(2).split()) < 2:
+        return None
+    subject = WORDS[sex][0]
+    return clean(f"{subject} {_STATEMENT[match.group(1)]}{addressed_to_note(match.group(2), sex)}.")
+
+
 def build(units: list[Sentence], findings: list[Finding], turns: list[tuple[str, str]],
           model: dict | None = None) -> dict[str, str]:
     """The six sections' text from the transcript's sentences and the findings made from them
     (`model`: the sentence selection model, the shipped one by default)."""
     parts: dict[str, list[str]] = {key: [] for key in SECTION_KEYS}
-    for candidate in selection.chosen(candidates(units, patient_sex(units)), model):
+    for candidate in selection.chosen(candidates(units, patient_sex(units), turns), model):
         if candidate.section == "history_of_present_illness" and candidate.speaker != "patient" and candidate.cued:
             parts[candidate.section].insert(0, candidate.text)  # "Martha is a 50-year-old female ..." leads
         else:
@@ -211,8 +236,15 @@ def build(units: list[Sentence], findings: list[Finding], turns: list[tuple[str,
     symptoms: dict[str, list[str]] = {}
     for item in denied:
         symptoms.setdefault(body_system(item) or "Constitutional", []).append(item)
-    parts["review_of_systems"] = [f"• {name}: Denies {_listed(symptoms[name])}." for name, _ in BODY_SYSTEMS
-                                  if name in symptoms]
+    endorsed: dict[str, list[str]] = {}
+    for item in _dedupe([said(turns, f).lower() for f in problems if not f.negated and not f.uncertain
+                         and turns[f.turn][0] == "patient"]):
+        if body_system(item):
+            endorsed.setdefault(body_system(item), []).append(item)
+    parts["review_of_systems"] = [
+        "• " + name + ": " + " ".join(([f"Endorses {_listed(endorsed[name])}."] if name in endorsed else [])
+                                      + ([f"Denies {_listed(symptoms[name])}."] if name in symptoms else []))
+        for name, _ in BODY_SYSTEMS if name in symptoms or name in endorsed]
     vitals = [f"• {f.display}: {f.value}." for f in findings if f.kind == "vital"]
     parts["physical_exam"] = vitals + by_system(parts["physical_exam"])
     parts["assessment_and_plan"] = _plan(parts["assessment_and_plan"], findings, turns)
@@ -254,6 +286,7 @@ def by_system(lines: list[str]) -> list[str]:
     grouped: dict[str, list[str]] = {}
     for line in lines:
         grouped.setdefault(body_system(line) or "", []).append(line)
+    grouped = {name: _dedupe(found) for name, found in grouped.items()}
     order = [name for name, _ in BODY_SYSTEMS] + [""]
     return [f"• {name}: {' '.join(grouped[name])}" if name else " ".join(grouped[name])
             for name in order if grouped.get(name)]
@@ -262,17 +295,45 @@ def by_system(lines: list[str]) -> list[str]:
 AGREEMENT = "Patient Agreements: The patient understands and agrees with the recommended medical treatment plan."
 
 
+# The parts of a problem's plan the practice's notes name, and the words that place a sentence in one.
+PLAN_PARTS = [
+    ("Additional Testing", re.compile(r"\b(order|x-?ray|mri|ct|ultrasound|echo\w*|ekg|lab\w*|blood work|test\w*|"
+                                      r"panel|a1c|biopsy|scan|imaging|culture)\b")),
+    ("Medical Treatment", re.compile(r"\b(prescri\w*|mg|medication\w*|start|continue|increase|decrease|stop|"
+                                     r"refill|dose|injection|surgery|therapy|brace|refer\w*|procedure)\b")),
+    ("Patient Education and Counseling", re.compile(r"\b(recommend\w*|advise\w*|encourage\w*|should|avoid|ice|"
+                                                    r"rest|diet|exercise|educat\w*|call|questions)\b")),
+]
+
+
+def _plan_part(line: str) -> str:
+    lowered = line.lower()
+    return next((name for name, words in PLAN_PARTS if words.search(lowered)), "Medical Reasoning")
+
+
 def _plan(lines: list[str], findings: list[Finding], turns: list[tuple[str, str]]) -> list[str]:
-    """The problems discussed, numbered, each followed by the plan sentences that name it; the rest after.
-    Ends with the agreement line most of the practice's notes close with."""
+    """The problems discussed, numbered; under each, the plan sentences spoken about it (from the one that
+    names it to the one that names the next) by part: reasoning, testing, treatment, counselling. Ends with
+    the agreement line most of the practice's notes close with."""
     problems = _dedupe([said(turns, f).capitalize() for f in findings
-                        if f.kind == "problem" and not f.negated and not f.uncertain])
-    result, used = [], set()
-    for number, problem in enumerate(problems[:5], start=1):
-        about = [line for line in lines if problem.lower() in line.lower() and line not in used]
-        used.update(about)
-        result += [f"{number}. {problem}.", *about]
-    return [*result, *(line for line in lines if line not in used), AGREEMENT]
+                        if f.kind == "problem" and not f.negated and not f.uncertain])[:5]
+    if not problems:
+        return [*lines, AGREEMENT]
+    about: dict[str, list[str]] = {problem: [] for problem in problems}
+    current = problems[0]
+    for line in lines:
+        current = next((p for p in problems if p.lower() in line.lower()), current)
+        about[current].append(line)
+    result = []
+    for number, problem in enumerate(problems, start=1):
+        result.append(f"{number}. {problem}.")
+        parts: dict[str, list[str]] = {}
+        for line in about[problem]:
+            parts.setdefault(_plan_part(line), []).append(line)
+        for name in ["Medical Reasoning", *(name for name, _ in PLAN_PARTS)]:
+            if parts.get(name):
+                result.append(f"• {name}: {' '.join(parts[name])}")
+    return [*result, AGREEMENT]
 
 
 def _listed(items: list[str]) -> str:
