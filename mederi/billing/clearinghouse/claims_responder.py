@@ -5,7 +5,8 @@ returns {"999": ..., "277": ...}, real X12 files written by `x12.acknowledgement
 refuses is set when it is made, so a test or the demo can play a clearinghouse that rejects a
 transaction set (`syntax_errors`: claim numbers whose transaction set fails the 999, with an IK3
 at the claim's CLM segment) or a payer that rejects claims (`unknown_members`: the subscriber's
-member id is not on file, A3:33; `unregistered_npis`: the billing NPI is not enrolled, A7:562:85).
+member id is not on file, A3:33; `unregistered_npis`: the billing NPI is not enrolled, A7:562:85;
+`reject`: a status for given claim numbers).
 Answers to anything other than a claim are left to `other`.
 """
 
@@ -27,11 +28,13 @@ class ClaimAcknowledger:
     def __init__(self, *, payer_name: str = "STAND-IN PAYER", payer_id: str = "STANDIN01",
                  sender_id: str = "STANDIN", syntax_errors: Iterable[str] = (),
                  unknown_members: Iterable[str] = (), unregistered_npis: Iterable[str] = (),
+                 reject: dict[str, Status] | None = None,
                  other: Callable[[bytes, str], bytes | None] | None = None, first_control_number: int = 1):
         self.payer_name, self.payer_id, self.sender_id = payer_name, payer_id, sender_id
         self.syntax_errors = set(syntax_errors)
         self.unknown_members = set(unknown_members)
         self.unregistered_npis = set(unregistered_npis)
+        self.reject = dict(reject or {})
         self.other = other
         self._numbers = itertools.count(first_control_number)
         self._lock = threading.Lock()
@@ -41,6 +44,8 @@ class ClaimAcknowledger:
             return next(self._numbers)
 
     def decide(self, claim: SubmittedClaim) -> Status | None:
+        if claim.claim_number in self.reject:
+            return self.reject[claim.claim_number]
         if claim.member_id in self.unknown_members:
             return UNKNOWN_MEMBER
         if claim.billing_npi in self.unregistered_npis:

@@ -63,7 +63,9 @@ def load_demo(today: dt.date | None = None) -> str:
     claims = [stored.as_dict() for stored in repository.search("Claim", [("_count", "100")],
                                                              first_page_only=True).matches]
     statuses = claim_status.current_statuses(claims)
-    submitted = [c for c in claims if statuses[c["id"]] == claim_status.SUBMITTED and claim_status.claim_number(c)]
+    # Sent and not refused: acknowledged (accepted) or still waiting for the acknowledgement.
+    submitted = [c for c in claims if statuses[c["id"]] in (claim_status.SUBMITTED, claim_status.ACCEPTED)
+                 and claim_status.claim_number(c)]
     if not submitted:
         return "remittance demo: no submitted claim to answer"
     submitted.sort(key=lambda c: claim_status.claim_number(c))
