@@ -293,6 +293,7 @@ def _app_demos():
     from mederi.ai.denial import demo as denial_risk
     from mederi.billing import demo as billing
     from mederi.billing.claims import demo as claims
+    from mederi.billing.patient_billing import demo as patient_billing
     from mederi.billing.remittance import acknowledgement_demo as acknowledgements
     from mederi.billing.remittance import demo as remittance
     from mederi.clinical.entries import demo as charts
@@ -316,4 +317,5 @@ def _app_demos():
 
     return [registration, billing.load_demo, schedule.load_demo, reminder_rules, questionnaire, labs.load_demo,
             notes.load_demo, prescribing.load_demo, charts.load_demo, preventive.load_demo,
-            denial_risk.load_history, claims.load_demo, acknowledgements.load_demo, remittance.load_demo, denial_risk.load_demo, agent.load_demo]
+            denial_risk.load_history, claims.load_demo, acknowledgements.load_demo, remittance.load_demo, patient_billing.load_demo,
+            denial_risk.load_demo, agent.load_demo]
