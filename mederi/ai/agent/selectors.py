@@ -8,13 +8,19 @@ from mederi.ai.agent import records
 from mederi.ai.agent.models import Conversation, Turn
 from mederi.audit import services as audit
 from mederi.core.context import Context
-from mederi.core.errors import MederiError, NotFound
+from mederi.core.errors import Forbidden, MederiError, NotFound
 from mederi.fhir.repository import Repository
 from mederi.scheduling import occupancy
 from mederi.scheduling import records as scheduling_records
 
 PERMISSION = "scheduling.read"
 REFUSAL = "Patients' conversations with the front desk need the scheduling.read permission."
+
+
+def _require_staff(context: Context) -> None:
+    if context.patient_id:  # patients hold scheduling.read for their own visits, not for others' messages
+        raise Forbidden("Only the practice's staff see patients' conversations.")
+    context.require(PERMISSION, REFUSAL)
 
 
 def _names(patient_ids) -> dict[str, str]:
@@ -32,7 +38,7 @@ class ConversationRow:
 
 def conversations(context: Context, *, limit: int = 100) -> list[ConversationRow]:
     """Conversations with a person needed first, then the most recent; the patients shown are audited."""
-    context.require(PERMISSION, REFUSAL)
+    _require_staff(context)
     rows = list(Conversation.objects.all()[:limit])
     rows.sort(key=lambda c: (c.state != Conversation.WITH_STAFF or bool(c.taken_by), -c.updated_at.timestamp()))
     names = _names(c.patient_id for c in rows)
@@ -64,7 +70,7 @@ class ConversationPage:
 
 
 def conversation_page(context: Context, conversation_id: int) -> ConversationPage:
-    context.require(PERMISSION, REFUSAL)
+    _require_staff(context)
     conversation = Conversation.objects.filter(pk=conversation_id).first()
     if conversation is None:
         raise NotFound("That conversation does not exist.")
@@ -89,7 +95,7 @@ def conversation_page(context: Context, conversation_id: int) -> ConversationPag
 
 def open_requests(context: Context) -> dict[str, list[dict]]:
     """The agent's open Tasks by staff queue (refills, billing, front desk)."""
-    context.require(PERMISSION, REFUSAL)
+    _require_staff(context)
     repo = Repository(Context.system(records.AGENT_PURPOSE))
     found = repo.search("Task", [("code", f"{records.REQUEST_SYSTEM}|"), ("status", "requested"),
                                  ("_sort", "-_lastUpdated"), ("_count", "100")])
@@ -101,3 +107,15 @@ def open_requests(context: Context) -> dict[str, list[dict]]:
                                              "authored": task.get("authoredOn", ""),
                                              "patient": (task.get("for") or {}).get("reference", "")[8:]})
     return queues
+
+
+def patient_messages(context: Context) -> list[Turn]:
+    """A signed-in patient's own portal conversation: their messages and the answers (no staff notes)."""
+    conversation = Conversation.objects.filter(channel="portal", patient_id=context.patient_id).first()
+    if conversation is None:
+        return []
+    turns = list(conversation.turns.exclude(speaker=Turn.NOTE))
+    audit.record(context, "read", patient_id=context.patient_id, resource_type="Communication",
+                 resource_ids=[t.communication_id for t in turns if t.communication_id][:100],
+                 query="portal: my messages to the practice")
+    return turns

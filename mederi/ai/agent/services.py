@@ -31,7 +31,7 @@ from mederi.ai.agent.models import Conversation, Turn
 from mederi.audit import services as audit
 from mederi.core import clock
 from mederi.core.context import Context
-from mederi.core.errors import InvalidRequest, MederiError
+from mederi.core.errors import Forbidden, InvalidRequest, MederiError
 from mederi.scheduling import availability, practice_time
 from mederi.scheduling import services as scheduling
 
@@ -365,6 +365,8 @@ def _book(conversation: Conversation, picked: int) -> _Step:
 
 
 def _staff_conversation(context: Context, conversation_id: int) -> Conversation:
+    if context.patient_id:  # a patient may book their own visits, but never act as the front desk
+        raise Forbidden("Only the practice's staff answer patients' conversations.")
     context.require("scheduling.write", "Taking over a patient's conversation needs the front desk's "
                                         "scheduling.write permission.")
     conversation = Conversation.objects.select_for_update().filter(pk=conversation_id).first()

@@ -3,6 +3,7 @@ back) and a box to give the agent a message as a patient would (a call's transcr
 
 from __future__ import annotations
 
+from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
@@ -71,3 +72,21 @@ def hand_back(request, conversation_id):
 @require_POST
 def reply(request, conversation_id):
     return _staff_action(request, conversation_id, services.staff_reply, request.POST.get("text", ""))
+
+
+@login_required
+def my_messages(request):
+    """A signed-in patient writes to the practice (the portal channel) and reads the answers."""
+    context = context_for_request(request)
+    if not context.patient_id:
+        return render(request, "web/forbidden.html", {"missing": ["a patient's own portal account"]}, status=403)
+    error, status = "", 200
+    if request.method == "POST":
+        try:
+            services.handle_message("portal", request.POST.get("text", ""), patient_id=context.patient_id)
+            return redirect("ai_agent:my-messages")
+        except MederiError as problem:
+            error, status = _message(problem), problem.status
+    return render(request, "ai_agent/my_messages.html", {
+        "turns": selectors.patient_messages(context), "error": error, "text": request.POST.get("text", "")},
+        status=status)
