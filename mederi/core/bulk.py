@@ -10,11 +10,19 @@ datetimes through `db_datetime`).
 
 from __future__ import annotations
 
+import functools
+
 from django.db import connection
 
 
 def db_datetime(value):
-    return connection.ops.adapt_datetimefield_value(value) if value is not None else None
+    return _adapted(connection.vendor, value) if value is not None else None
+
+
+@functools.lru_cache(maxsize=4096)
+def _adapted(vendor: str, value):
+    # A file's rows share their moments (payment date, posting time): Django's conversion is not cheap.
+    return connection.ops.adapt_datetimefield_value(value)
 
 
 def insert_rows(table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
