@@ -72,12 +72,18 @@ def train_model(context: Context, *, today: dt.date | None = None, months: int =
 
 
 def active_model() -> DenialModel | None:
-    return DenialModel.objects.order_by("-version").first()
+    """The newest model, without its parameters (they are read once per process by `_model_of`)."""
+    return DenialModel.objects.defer("parameters").order_by("-version").first()
 
 
 @functools.lru_cache(maxsize=4)
-def _model_of(version: int) -> Model:
-    return Model.from_dict(DenialModel.objects.get(version=version).parameters)
+def _parameters(pk: int, version: int, trained_at: dt.datetime) -> Model:
+    return Model.from_dict(DenialModel.objects.get(pk=pk).parameters)
+
+
+def _model_of(row: DenialModel) -> Model:
+    # Keyed by when it was trained as well: a database rebuilt from scratch reuses versions.
+    return _parameters(row.pk, row.version, row.trained_at)
 
 
 def _payer_of(repository: Repository, claim: dict) -> str:
@@ -118,7 +124,7 @@ def score_claim(context: Context, claim_id: str) -> RiskScore:
     if earlier is not None:
         return earlier
     findings = scrubber.findings(repository, claim)
-    fitted = _model_of(version) if version else rules_only_model()
+    fitted = _model_of(model_row) if model_row else rules_only_model()
     score = fitted.score(claim_facts(claim, _payer_of(repository, claim), findings),
                          [(issue.severity, f"Scrubber: {issue.diagnostics}") for issue in findings])
     patient_id = ref_id(claim.get("patient"), "Patient")

@@ -25,16 +25,16 @@ def _message(problem: MederiError) -> str:
 
 @staff_page("financial.read")
 def model_page(request):
-    models = list(DenialModel.objects.order_by("-version")[:20])
+    models = list(DenialModel.objects.defer("parameters").order_by("-version")[:20])  # the newest loads its own
     active = models[0] if models else None
-    weights = []
+    weights, parameters = [], {}
     if active:
         parameters = active.parameters
         weights = [(KIND_WORDS[k], round(parameters["history_weights"][k], 2), len(parameters["slices"].get(k, {})))
                    for k in KINDS]
     return render(request, "ai_denial/model.html", {
         "active": active, "models": models, "weights": weights,
-        "rules": active.parameters["rules_weights"] if active else None,
+        "rules": parameters["rules_weights"] if active else None,
         "can_train": "financial.write" in context_for_request(request).permissions})
 
 
