@@ -19,6 +19,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import logging
+import re
 import tempfile
 import time
 from pathlib import Path
@@ -49,10 +50,10 @@ SECTION_TITLES = {
     "assessment_and_plan": "Assessment and plan",
 }
 # The template question each section is written into (the shipped adult visit's link ids); results
-# join the examination, since the templates have no results question.
+# join the examination, since the templates have no results question. The assessment and plan is
+# split between the assessment and plan questions (`_assessment_and_plan`).
 SECTION_QUESTIONS = {"chief_complaint": "chief-complaint", "history_of_present_illness": "hpi",
-                     "review_of_systems": "ros", "physical_exam": "exam", "results": "exam",
-                     "assessment_and_plan": "assessment-text"}
+                     "review_of_systems": "ros", "physical_exam": "exam", "results": "exam"}
 PERMISSION = "clinical.write"
 REFUSAL = "your roles do not allow you to write visit notes (it needs the permission clinical.write)"
 
@@ -242,18 +243,32 @@ def _template_of(context: Context, note) -> catalogue.Template:
     return active[0]
 
 
+def _assessment_and_plan(text: str) -> dict[str, str]:
+    """The draft's numbered problems go to the assessment, the lines after them to the plan."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    assessment = [line for line in lines if re.match(r"\s*\d+[.)]", line)]
+    plan = [line for line in lines if line not in assessment]
+    if not assessment or not plan:
+        return {"assessment-text": text}
+    return {"assessment-text": "\n".join(assessment), "plan-text": "\n".join(plan)}
+
+
 def _into_note(context: Context, part: DraftPart) -> str:
     recording = part.recording
     note = _open_visit(context, recording.encounter_id)
     template = _template_of(context, note)
-    link_id = SECTION_QUESTIONS.get(part.key, "")
-    if link_id not in {item.link_id for item in questionnaires.walk(template.items())}:
+    if part.key == "assessment_and_plan":
+        writes = _assessment_and_plan(part.text)
+    else:
+        writes = {SECTION_QUESTIONS.get(part.key, ""): f"Results: {part.text}" if part.key == "results" else part.text}
+    questions = {item.link_id for item in questionnaires.walk(template.items())}
+    if not set(writes) <= questions:
         raise Conflict(f"The note's template ({template.title}) has no place for “{part.display}”: "
                        "copy the text into the note by hand.")
     data = _form_data(template, note_selectors.responses_answers(note.response))
-    text = f"Results: {part.text}" if part.key == "results" else part.text
-    held = (data.get(link_id) or "").strip()
-    data[link_id] = f"{held}\n{text}" if held else text
+    for link_id, text in writes.items():
+        held = (data.get(link_id) or "").strip()
+        data[link_id] = f"{held}\n{text}" if held else text
     saved = notes.save_draft(context, recording.encounter_id, data, template_id=template.id)
     return f"Composition/{saved.composition_id}"
 

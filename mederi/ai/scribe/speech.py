@@ -6,9 +6,12 @@ by PyAV (through faster-whisper), so WAV, MP3, FLAC and the browser's MediaRecor
 Ogg with Opus) are all read the same way, resampled to 16 kHz mono.
 
 How a recording is cut: faster-whisper's bundled Silero voice-activity model finds the stretches of
-speech, and each stretch is transcribed as its own clip. Transcribing the whole file in one pass lets
-tiny.en stop after the first sentence of a window when a pause follows it, losing what comes after;
-clips do not. Who spoke each utterance is decided in `diarise.py`.
+speech (utterances, split at pauses of 0.4 s); neighbouring stretches are joined into windows of up to
+28 s that are transcribed in batches without timestamp tokens (Whisper's timestamp mode lets tiny.en
+stop after the first sentence of a window when a pause follows it, losing the rest), and each word,
+placed in time by its cross-attention alignment, goes back to the stretch it was said in. Batching
+whole windows costs about half the CPU time of transcribing each utterance alone, since every pass of
+the encoder reads 30 s whatever the clip's length. Who spoke each utterance is decided in `diarise.py`.
 
 Refusals (each a `SpeechRefused` with a message a person can act on, raised before anything is kept):
 a file that is not audio or cannot be decoded, a recording with no sound or no speech, and speech the
@@ -35,8 +38,8 @@ SILENT_RMS = 1e-3
 # -0.3 to -0.7 here; Spanish read to tiny.en scores about -0.9 to -1.0 (with invented English text).
 MIN_AVG_LOGPROB = -0.85
 MAX_NO_SPEECH = 0.6
-# Whisper repeats one invented sentence over speech it cannot follow: when most utterances are the
-# same words as another utterance, the transcript is not what was said.
+# Whisper repeats one invented sentence over speech it cannot follow: when most sentences of four words
+# or more are said again word for word, the transcript is not what was said.
 MAX_REPEATED_SHARE = 0.5
 # Share of recognised words that must be common English words for the transcript to be English.
 MIN_ENGLISH_SHARE = 0.5
@@ -86,6 +89,13 @@ def _model():
     return WhisperModel(str(model_path()), device="cpu", compute_type="int8", cpu_threads=2, local_files_only=True)
 
 
+@functools.cache
+def _pipeline():
+    from faster_whisper import BatchedInferencePipeline
+
+    return BatchedInferencePipeline(_model())
+
+
 def decode(path: str | Path) -> np.ndarray:
     """16 kHz mono float samples of an audio file, or SpeechRefused when it is not audio we can read."""
     from faster_whisper import decode_audio
@@ -104,6 +114,23 @@ def decode(path: str | Path) -> np.ndarray:
 
 def is_silent(audio: np.ndarray) -> bool:
     return float(np.sqrt(np.mean(np.square(audio)))) < SILENT_RMS
+
+
+def chunks_of(spans: list[tuple[float, float]], longest: float = 28.0) -> list[tuple[float, float]]:
+    """Neighbouring stretches of speech joined into windows of at most `longest` seconds (Whisper reads 30)."""
+    chunks: list[list[float]] = []
+    for start, end in spans:
+        if chunks and end - chunks[-1][0] <= longest:
+            chunks[-1][1] = end
+        else:
+            chunks.append([start, end])
+    return [(start, end) for start, end in chunks]
+
+
+def _span_of(moment: float, spans: list[tuple[float, float]]) -> int:
+    """The stretch of speech a word (its middle, in seconds) belongs to: the one holding it, or the nearest."""
+    return min(range(len(spans)), key=lambda i: 0 if spans[i][0] <= moment <= spans[i][1]
+               else min(abs(moment - spans[i][0]), abs(moment - spans[i][1])))
 
 
 def speech_spans(audio: np.ndarray) -> list[tuple[float, float]]:
@@ -138,17 +165,24 @@ def transcribe(audio: np.ndarray, progress=None) -> Transcript:
     spans = speech_spans(audio)
     if not spans:
         raise SpeechRefused("No speech was heard in this recording: record the visit again closer to the speakers.")
-    clips = [value for span in spans for value in span]
-    segments, _ = _model().transcribe(audio, language="en", beam_size=1, clip_timestamps=clips,
-                                      condition_on_previous_text=False, vad_filter=False)
-    utterances = []
+    segments, _ = _pipeline().transcribe(
+        audio, language="en", beam_size=1, vad_filter=False, word_timestamps=True, batch_size=8,
+        clip_timestamps=[{"start": start, "end": end} for start, end in chunks_of(spans)])
+    words: dict[int, list] = {}
+    quality: dict[int, tuple[float, float]] = {}
     for segment in segments:
-        text = segment.text.strip()
-        if text:
-            utterances.append(Utterance(round(segment.start, 2), round(segment.end, 2), text,
-                                        segment.avg_logprob, segment.no_speech_prob))
+        for word in segment.words or ():
+            index = _span_of((word.start + word.end) / 2, spans)
+            words.setdefault(index, []).append(word)
+            quality.setdefault(index, (segment.avg_logprob, segment.no_speech_prob))
         if progress:
             progress(min(segment.end, duration), duration)
+    utterances = []
+    for index in sorted(words):
+        text = "".join(w.word for w in words[index]).strip()
+        if text:
+            utterances.append(Utterance(round(float(words[index][0].start), 2), round(float(words[index][-1].end), 2),
+                                        text, *quality[index]))
     _check_understood(utterances)
     return Transcript(utterances, round(duration, 2), round(sum(end - start for start, end in spans), 2))
 
@@ -161,8 +195,9 @@ def _check_understood(utterances: list[Utterance]) -> None:
                             "record the visit again, speaking clearly.")
     seconds = sum(u.end - u.start for u in utterances) or 1.0
     followed_share = sum(u.end - u.start for u in followed) / seconds
-    said = [re.sub(r"\W+", " ", u.text.lower()).strip() for u in utterances]
-    repeated_share = sum(said.count(words) > 1 for words in said) / len(said)
+    sentences = [re.sub(r"\W+", " ", piece.lower()).strip() for piece in re.split(r"[.?!]+", text)]
+    sentences = [words for words in sentences if len(words.split()) >= 4]  # "okay", "yes" repeat in any visit
+    repeated_share = sum(sentences.count(words) > 1 for words in sentences) / len(sentences) if sentences else 0.0
     if followed_share < 0.5 or english_share(text) < MIN_ENGLISH_SHARE or repeated_share > MAX_REPEATED_SHARE:
         raise SpeechRefused("The speech in this recording could not be understood as English (the offline "
                             "model knows English only): nothing was kept. Write the note by hand, or record "

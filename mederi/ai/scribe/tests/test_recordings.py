@@ -190,3 +190,16 @@ def test_a_signed_visit_takes_no_recording(doctor, visit, audio_dir, sounds):
 def test_a_missing_part_is_a_clear_refusal(doctor):
     with pytest.raises(InvalidRequest, match="does not exist"):
         services.decide(doctor, 999, accept=True)
+
+
+def test_the_assessment_and_plan_is_split_between_the_two_questions_of_the_note(doctor, drafted, visit):
+    part = DraftPart.objects.create(recording=drafted["hpi"].recording, kind="section", key="assessment_and_plan",
+                                    display="Assessment and plan", rank=5,
+                                    text="1. Pneumonia.\n• Additional Testing: We will order a chest x-ray.")
+    services.decide(doctor, part.pk, accept=True)
+
+    note = encounter_note(system_repo(), visit)
+    answers = {item["linkId"]: item["answer"][0]["valueString"]
+               for group in note.response["item"] for item in group.get("item", []) if item.get("answer")}
+    assert answers["assessment-text"] == "1. Pneumonia."
+    assert answers["plan-text"] == "• Additional Testing: We will order a chest x-ray."
