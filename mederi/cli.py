@@ -143,6 +143,36 @@ def cmd_import_csv(args) -> int:
     return 0 if report.ok else 1
 
 
+def cmd_statements(args) -> int:
+    """A statement run for every patient owing at least --minimum, with a progress bar."""
+    import datetime as dt
+
+    from tqdm import tqdm
+
+    from mederi.billing.patient_billing import statements
+    from mederi.core.context import Context
+    from mederi.core.errors import MederiError
+
+    try:
+        day = dt.date.fromisoformat(args.date) if args.date else None
+    except ValueError:
+        print(f"error: write the statement date as YYYY-MM-DD, not {args.date!r}", file=sys.stderr)
+        return 2
+    context = Context.system("statements command")
+    try:
+        run = statements.start_run(context, args.minimum, day, queue=False)
+    except MederiError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    bar = tqdm(total=run.total, unit="patient", disable=args.quiet, file=sys.stderr)
+    run = statements.make_run(run.pk, context, progress=lambda _: bar.update(1))
+    bar.close()
+    for problem in run.problems:
+        print(problem)
+    print(f"{run.made} statements made for {run.total} patients owing {run.minimum} or more (run {run.pk})")
+    return 1 if run.problems else 0
+
+
 def cmd_rxnorm_import(args) -> int:
     """The drug catalogue from a full RxNorm release; the logic is in mederi.clinical.drugs.rxnorm_import."""
     from tqdm import tqdm
@@ -392,6 +422,12 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--type", help="comma-separated resource types (default: all)")
     exp.add_argument("-q", "--quiet", action="store_true")
     exp.set_defaults(func=cmd_export)
+
+    statements_parser = commands.add_parser("statements", help="make patient statements for everyone who owes")
+    statements_parser.add_argument("--minimum", default="5.00", help="smallest balance that gets a statement")
+    statements_parser.add_argument("--date", help="statement date, YYYY-MM-DD (default: today)")
+    statements_parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    statements_parser.set_defaults(func=cmd_statements)
 
     demo = commands.add_parser("demo", help="load the demo practice (safe to run again)")
     demo.set_defaults(func=cmd_demo)

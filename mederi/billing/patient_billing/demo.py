@@ -1,9 +1,10 @@
 """Patient billing in the demo practice: a payment plan, a missed instalment, and a statement run.
 
-After the remittance demo has left coinsurance with a patient, Rosa Vega (demo-pat-6) is given a
-self-pay visit (a sports physical her plan does not cover, 150.00) and pays it in three monthly
-instalments charged to a Visa on file, the first today; the patient with the coinsurance put a
-card on file that the stand-in gateway declines, so her first instalment shows as missed. Then
+After the remittance demo has left coinsurance with a patient, Erik Lindqvist (demo-pat-4, whose
+mother is his guarantor) is given a self-pay visit (a sports physical the plan does not cover,
+150.00), paid in three monthly instalments charged to a Visa on file, the first today; the patient
+with the coinsurance put a card on file that the stand-in gateway declines, so the first
+instalment of that plan shows as missed. Then
 a statement run makes a statement for everyone who owes. The cards go through the stand-in
 gateway (test card numbers; no money moves). Safe to run again: nothing is made twice.
 """
@@ -22,7 +23,7 @@ from mederi.core.errors import MederiError
 from . import cards, plans, statements
 from .models import PaymentPlan, StatementRun
 
-SELF_PAY_PATIENT = "demo-pat-6"
+SELF_PAY_PATIENT = "demo-pat-4"
 SELF_PAY = Decimal("150.00")
 
 
@@ -54,7 +55,7 @@ def load_demo(today: dt.date | None = None) -> str:
     except MederiError as error:
         done.append("payment plans not set up: " + "; ".join(i.diagnostics for i in error.issues))
     if not StatementRun.objects.exists() and statements.patients_owing():
-        run = statements.make_run(statements.start_run(context, "1.00", today).pk, context)
+        run = statements.make_run(statements.start_run(context, "1.00", today, queue=False).pk, context)
         done.append(f"{run.made} statements")
     done = [line for line in done if line]
     return "patient billing demo: " + ("; ".join(done) if done else "already in place")

@@ -304,8 +304,8 @@ def patients_owing(minimum: Decimal = Decimal("1.00")) -> list[str]:
                 .order_by("-balance_cents", "party_id").values_list("party_id", flat=True))
 
 
-def start_run(context: Context, minimum, statement_date: dt.date | None = None) -> StatementRun:
-    """Queue statements for every patient owing at least `minimum`; the job makes them."""
+def start_run(context: Context, minimum, statement_date: dt.date | None = None, *, queue: bool = True) -> StatementRun:
+    """Record a run for every patient owing at least `minimum`; the job makes them (or the caller, when not `queue`)."""
     from mederi.billing.payments import parse_amount
 
     context.require(PERMISSION, "your roles do not allow issuing patient statements")
@@ -317,9 +317,10 @@ def start_run(context: Context, minimum, statement_date: dt.date | None = None) 
     run = StatementRun.objects.create(statement_date=statement_date or practice.today(),
                                       minimum_cents=as_cents(minimum), patient_ids=patients, total=len(patients),
                                       started_by=context.user_name or "system")
-    from .tasks import make_statements_run
+    if queue:
+        from .tasks import make_statements_run
 
-    transaction.on_commit(lambda: make_statements_run(run.pk))
+        transaction.on_commit(lambda: make_statements_run(run.pk))
     return run
 
 

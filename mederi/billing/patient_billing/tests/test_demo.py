@@ -13,12 +13,12 @@ from .conftest import TODAY
 
 
 def test_the_demo_sets_up_plans_and_statements_once(owing, gateway):
-    patient(demo.SELF_PAY_PATIENT, "Vega", "Rosa", "1979-08-11")
+    patient(demo.SELF_PAY_PATIENT, "Lindqvist", "Erik", "2016-10-30", "male")
     message = demo.load_demo(TODAY)
-    assert "plan of 150.00 for Patient/demo-pat-6 (first instalment paid)" in message
+    assert "plan of 150.00 for Patient/demo-pat-4 (first instalment paid)" in message
     assert "plan of 20.00 for Patient/pat-jane (first instalment missed)" in message
     assert "2 statements" in message
-    assert ledger_selectors.balance_of("patient:demo-pat-6") == Decimal("100.00")
+    assert ledger_selectors.balance_of("patient:demo-pat-4") == Decimal("100.00")
     missed = Instalment.objects.get(status=Instalment.MISSED)
     assert missed.plan.patient_id == "pat-jane" and "declined" in missed.problem
     assert demo.load_demo(TODAY) == "patient billing demo: already in place"

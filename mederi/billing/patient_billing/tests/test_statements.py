@@ -117,3 +117,18 @@ def test_a_run_with_a_bad_minimum_or_nobody_owing_is_refused_and_stores_nothing(
         start_run(biller, minimum)
     assert message in caught.value.issues[0].diagnostics
     assert not StatementRun.objects.exists() and not Statement.objects.exists()
+
+
+def test_the_statements_command_makes_them_with_a_progress_bar_and_refuses_a_bad_date(owing, capsys):
+    from mederi import cli
+
+    with pytest.raises(SystemExit) as finished:
+        cli.main(["statements", "--minimum", "1.00", "--date", "2026-03-10"])
+    out = capsys.readouterr()
+    assert finished.value.code == 0 and "1 statements made for 1 patients owing 1.00 or more" in out.out
+    assert "1/1" in out.err  # the progress bar
+    assert Statement.objects.get().balance == D("20.00")
+    with pytest.raises(SystemExit) as refused:
+        cli.main(["statements", "--date", "10/03/2026"])
+    assert refused.value.code == 2 and "YYYY-MM-DD" in capsys.readouterr().err
+    assert Statement.objects.count() == 1
