@@ -181,3 +181,34 @@ def test_a_payment_reversed_twice_in_one_file_is_taken_back_once(clinic):
         ProviderAdjustment("1612345672", None, "FB", "C000000001", D("-120.00"))]))
     assert Transaction.objects.filter(kind=Transaction.REVERSAL).count() == 1
     assert WorkItem.objects.get().kind == WorkItem.ORPHAN_REVERSAL
+
+
+def test_a_reversal_alone_puts_the_claim_back_to_accepted_and_keeps_the_payers_answers(clinic):
+    claim_id = make_claim("C000000001")
+    posting.post_remittance(SYSTEM, era(standard_payment()))
+    reversal = claim_payment("C000000001", "-120.00", charge="-180.00", status="22",
+                             adjustments=[Adjustment("CO", "45", D("-40.00")), Adjustment("PR", "2", D("-20.00"))])
+    posting.post_remittance(SYSTEM, era(reversal, trace="EFT-5003", provider_adjustments=[
+        ProviderAdjustment("1612345672", None, "FB", "R", D("-120.00"))]))
+    assert status(claim_id) == claim_status.ACCEPTED
+    answers = Repository(SYSTEM).search("ClaimResponse", [("request", f"Claim/{claim_id}")]).matches
+    assert sorted(claim_status.status_of(a.as_dict()) for a in answers) == [claim_status.ACCEPTED, claim_status.PAID]
+    # The Claim itself was not rewritten: its own versions stop at what the practice did (submitted).
+    assert Repository(SYSTEM).read("Claim", claim_id).version_id == 1
+
+
+def test_a_payment_for_a_claim_never_sent_is_posted_but_does_not_mark_it(clinic):
+    claim_id = make_claim("C000000001", status=claim_status.DRAFT)
+    result = posting.post_remittance(SYSTEM, era(standard_payment()))
+    assert status(claim_id) == claim_status.DRAFT and balance(CASH) == D("120.00")
+    assert any("is draft; it was not marked paid" in warning for warning in result.warnings)
+
+
+def test_the_claims_list_and_claim_page_show_the_status_the_payer_gave(clinic):
+    from mederi.billing.claims import selectors as claim_selectors
+
+    claim_id = make_claim("C000000001")
+    posting.post_remittance(SYSTEM, era(standard_payment()))
+    [listed] = claim_selectors.claims(SYSTEM, status=claim_status.PAID)
+    assert (listed["id"], listed["status_label"]) == (claim_id, "Paid")
+    assert claim_selectors.claims(SYSTEM, status=claim_status.SUBMITTED) == []
