@@ -164,7 +164,7 @@ def _visits(repository: Repository, patient_id: str, patient_key: str) -> list[V
             "Office visit: " + ", ".join(codes) if codes else "Visit", charges, paid,
             as_money(sum(moved.get(k, 0) for k in (Account.CONTRACTUAL, Account.OTHER_ADJUSTMENT, Account.WRITE_OFF))),
             as_money(moved.get(Account.PATIENT, 0)),
-            "Insurance has paid" if Account.CASH in moved or Account.CONTRACTUAL in moved else
+            "Processed by insurance" if Account.CASH in moved or Account.CONTRACTUAL in moved else
             claim_status.LABELS[status] + ": waiting for insurance"))
     visits.sort(key=lambda v: (v.service_date, v.claim_number))
     return visits
