@@ -82,7 +82,7 @@ def retrieval_notes(train: list[dict], visits: list[dict]) -> list[str]:
 
 
 FOLDS = 5
-THRESHOLDS = [round(0.05 * step, 2) for step in range(4, 17)]
+THRESHOLDS = [round(0.3 + 0.025 * step, 3) for step in range(13)]  # 0.3 .. 0.6
 
 
 def learn(train: list[dict]) -> dict:

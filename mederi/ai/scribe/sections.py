@@ -39,7 +39,8 @@ PLAN_WORDS = re.compile(r"\b(prescri\w*|order|refer\w*|follow ?up|start|continue
                         r"mg|milligrams|diagnos\w*|plan|treat\w*)\b")
 RESULT_CUE = re.compile(r"\b(showed|shows|revealed|came back|results?|level)\b")
 INTRODUCTION = re.compile(r"\b(year-old|years old|presents|here for|history of)\b")
-FILLER = re.compile(r"\b(um+|uh+|uh-huh|mm-hmm|hmm|you know|i mean|kind of|sort of|like,)\s*,?\s*", re.I)
+FILLER = re.compile(r"\b(um+|uh+|uh-huh|mm-hmm|hmm|you know|i mean|kind of|sort of|like,|okay,?|just|actually|"
+                    r"basically|pretty much)\s*,?\s*", re.I)
 SMALL_TALK = re.compile(r"\b(dragon|dax|weather|vacation|weekend|football|game|nice to meet|how are you|"
                         r"good morning|good afternoon|thank you|thanks|bye|have a good|sounds good)\b")
 
@@ -130,9 +131,13 @@ def _third(verb: str) -> str:
 
 
 def patient_sex(units: list[Sentence]) -> str | None:
-    text = " ".join(u.text.lower() for u in units[:60])
-    female = len(re.findall(r"\b(she|her|female|woman|lady|mrs|ms|miss)\b", text))
-    male = len(re.findall(r"\b(he|his|him|male|man|gentleman|mr)\b", text))
+    """The patient's sex as the visit lets it show: the doctor's introduction ("a 50-year-old female",
+    "mrs. collins") counts most, then pronouns used about the patient."""
+    text = " ".join(u.text.lower() for u in units)
+    female = 5 * len(re.findall(r"\b(female|woman|lady|mrs|ms|miss|girl)\b", text))
+    male = 5 * len(re.findall(r"\b(male|man|gentleman|mr|boy|guy)\b", text))
+    female += len(re.findall(r"\b(she|her|herself)\b", text))
+    male += len(re.findall(r"\b(he|his|him|himself)\b", text))
     if female > male:
         return "female"
     if male > female:
@@ -200,6 +205,20 @@ def candidates(units: list[Sentence], sex: str | None, turns: list[tuple[str, st
     return found
 
 
+PAINFUL = re.compile(r"\b(?:my|the|her|his) ((?:right|left|lower|upper) )?(knee|back|shoulder|hip|neck|ankle|wrist|"
+                     r"elbow|foot|hand|arm|leg|head|chest|stomach|belly|throat|ear|tooth)s? (?:has been |is |was |"
+                     r"have been |has |keeps |started )?(?:hurting|hurts|pain|aching|sore|bothering)")
+
+
+def _complaint(units: list[Sentence]) -> str | None:
+    """What the patient first says hurts: "my right knee has been hurting" → "right knee pain"."""
+    for unit in units:
+        match = PAINFUL.search(unit.text.lower()) if unit.speaker == "patient" else None
+        if match:
+            return f"{match.group(1) or ''}{match.group(2)} pain"
+    return None
+
+
 # A yes-or-no question whose answer the patient gave: "are you taking your medication?" / "yes".
 _QUESTION = re.compile(r"^(?:(?:and|so|okay|now|um|uh)\W+)*(are you|have you been|have you|you're|you've|you are|"
                        r"you have been|you have|you were|were you)\b(.+?)\W*\?$")
@@ -224,15 +243,32 @@ def build(units: list[Sentence], findings: list[Finding], turns: list[tuple[str,
     """The six sections' text from the transcript's sentences and the findings made from them
     (`model`: the sentence selection model, the shipped one by default)."""
     parts: dict[str, list[str]] = {key: [] for key in SECTION_KEYS}
-    for candidate in selection.chosen(candidates(units, patient_sex(units), turns), model):
-        if candidate.section == "history_of_present_illness" and candidate.speaker != "patient" and candidate.cued:
+    sex = patient_sex(units)
+    reported, introduced = 0, False
+    for candidate in selection.chosen(candidates(units, sex, turns), model):
+        if candidate.section == "history_of_present_illness" and candidate.speaker == "doctor" and candidate.cued:
             parts[candidate.section].insert(0, candidate.text)  # "Martha is a 50-year-old female ..." leads
+            introduced = True
+        elif candidate.speaker == "patient":
+            # the history says whose account it is, as the practice's notes do, every other sentence
+            subject = WORDS[sex][0]
+            if candidate.text.lower().startswith(f"{subject} ") and reported % 2 == 0:
+                text = f"The patient reports that {candidate.text[0].lower()}{candidate.text[1:]}"
+            else:
+                text = candidate.text
+            reported += 1
+            parts[candidate.section].append(text)
         else:
             parts[candidate.section].append(candidate.text)
     problems = [f for f in findings if f.kind == "problem"]
     affirmed = [said(turns, f) for f in problems if not f.negated and not f.uncertain]
     denied = _dedupe([said(turns, f).lower() for f in problems if f.negated])
-    parts["chief_complaint"] = [(affirmed[0][0].upper() + affirmed[0][1:] + ".") if affirmed else "Follow-up visit."]
+    complaint = _complaint(units) or next((said(turns, f) for f in problems if not f.negated and not f.uncertain
+                                           and turns[f.turn][0] == "patient"), None) or next(iter(affirmed), None)
+    parts["chief_complaint"] = [f"{complaint[0].upper()}{complaint[1:]}." if complaint else "Follow-up visit."]
+    if not introduced:
+        reason = f"evaluation of {complaint.lower()}" if complaint else "follow-up"
+        parts["history_of_present_illness"].insert(0, f"The patient presents today for {reason}.")
     symptoms: dict[str, list[str]] = {}
     for item in denied:
         symptoms.setdefault(body_system(item) or "Constitutional", []).append(item)

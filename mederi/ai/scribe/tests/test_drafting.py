@@ -41,8 +41,14 @@ def test_the_draft_has_the_template_sections_in_order(draft):
 def test_the_patients_words_are_in_the_third_person(draft):
     hpi = draft.sections["history_of_present_illness"]
     assert "Her right knee has been hurting for about two weeks." in hpi
-    assert "She has been taking ibuprofen, 400 mg" in hpi
+    assert "she has been taking ibuprofen, 400 mg" in hpi.lower()
     assert " i " not in f" {hpi.lower()} " and " my " not in f" {hpi.lower()} "
+
+
+def test_the_chief_complaint_is_what_the_patient_came_with(draft):
+    assert draft.sections["chief_complaint"] == "Right knee pain."
+    assert draft.sections["history_of_present_illness"].startswith(
+        "The patient presents today for evaluation of right knee pain.")
 
 
 def test_denied_symptoms_make_the_review_of_systems(draft):
