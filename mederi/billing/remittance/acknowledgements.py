@@ -77,7 +77,12 @@ def answers_of_999(data: bytes | str, name: str) -> tuple[list[Answer], list[str
                 continue
             sent = _claim_file(group.control_number, name)
             by_set = {s.control_number.lstrip("0"): s for s in group.sets}
-            claims = [claim for found in submitted_claims(sent.content) for claim in found.claims]
+            groups = [found for found in submitted_claims(sent.content)
+                      if found.control_number.lstrip("0") == group.control_number.lstrip("0")]
+            if not groups:  # a file sent before claim files numbered their group with their own ISA13
+                raise InvalidRequest.single(f"{name} acknowledges claim group {group.control_number}, which matches "
+                                            "no claim file sent from here; nothing was changed", expression="file")
+            claims = [claim for found in groups for claim in found.claims]
             known_sets = {claim.set_control_number.lstrip("0") for claim in claims}
             strangers = sorted(set(by_set) - known_sets)
             if strangers:

@@ -172,3 +172,13 @@ def test_a_claim_already_paid_is_not_moved_back_by_a_late_acknowledgement(clinic
     pickup.pick_up()
     assert status(ids["C000000001"]) == "paid"
     assert ClaimAcknowledgement.objects.get().status_change == "stays paid"
+
+
+def test_a_999_is_not_applied_to_a_file_whose_group_number_differs(clinic, drop):  # noqa: F811
+    text, ids = send(["C000000001"], control=5)
+    legacy = Interchange.objects.get()  # sent before claim files numbered their group with their ISA13
+    Interchange.objects.filter(pk=legacy.pk).update(content=text.replace("*5*X*005010X222A1", "*1*X*005010X222A1"))
+    (drop / "claims.999").write_text(a999(text))  # AK1*HC*5
+    assert pickup.pick_up().failed == ["claims.999"]
+    assert "matches no claim file sent from here" in InboundFile.objects.get().message
+    assert status(ids["C000000001"]) == "submitted"
