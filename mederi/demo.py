@@ -291,6 +291,7 @@ def _app_demos():
     """Each app's part of the demo practice (payers' connections, schedules, reminder rules, ...)."""
     from mederi.ai.agent import demo as agent
     from mederi.ai.denial import demo as denial_risk
+    from mederi.ai.scribe import demo as scribe
     from mederi.billing import demo as billing
     from mederi.billing.claims import demo as claims
     from mederi.billing.patient_billing import demo as patient_billing
@@ -318,4 +319,4 @@ def _app_demos():
     return [registration, billing.load_demo, schedule.load_demo, reminder_rules, questionnaire, labs.load_demo,
             notes.load_demo, prescribing.load_demo, charts.load_demo, preventive.load_demo,
             denial_risk.load_history, claims.load_demo, acknowledgements.load_demo, remittance.load_demo, patient_billing.load_demo,
-            denial_risk.load_demo, agent.load_demo]
+            denial_risk.load_demo, agent.load_demo, scribe.load_demo]

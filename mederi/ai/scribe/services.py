@@ -151,7 +151,7 @@ def process(recording_id: int) -> Recording:
     recording.draft_seconds = round(time.perf_counter() - began, 2)
     recording.turns = [{"speaker": t.speaker, "text": t.text, "start": t.start, "end": t.end} for t in turns]
     with transaction.atomic():
-        _keep_draft(recording, draft)
+        keep_draft(recording, draft)
         recording.status, recording.progress = Recording.READY, 100
         recording.save()
     return recording
@@ -170,7 +170,8 @@ def _attachment(title: str, text: str) -> dict:
                            "data": base64.b64encode(text.encode("utf-8")).decode("ascii")}}
 
 
-def _keep_draft(recording: Recording, draft: drafting.NoteDraft) -> None:
+def keep_draft(recording: Recording, draft: drafting.NoteDraft) -> None:
+    """The draft in the record (DocumentReference and Provenance) and its parts as rows."""
     from mederi.ai.scribe.speech import ENGINE, model_version
 
     now = _stamp(clock.now())
@@ -195,7 +196,8 @@ def _keep_draft(recording: Recording, draft: drafting.NoteDraft) -> None:
                   for label in (speech_label, draft_label)],
         "entity": [{"role": "source", "what": {
             "identifier": {"system": "urn:mederi:scribe-audio:sha256", "value": recording.audio_sha256},
-            "display": f"visit recording ({recording.audio_type}, {recording.audio_seconds or 0:.0f} s)"}}],
+            "display": f"visit recording ({recording.audio_type}, {recording.audio_seconds:.0f} s)"
+            if recording.audio_seconds else recording.audio_type}}],
     }).stored
     recording.document_id, recording.provenance_id = document.logical_id, provenance.logical_id
     parts = [DraftPart(recording=recording, kind=DraftPart.SECTION, key=key, display=SECTION_TITLES.get(key, key),

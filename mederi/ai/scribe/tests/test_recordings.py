@@ -14,6 +14,7 @@ from mederi.clinical.notes.selectors import encounter_note
 from mederi.clinical.notes.tests.conftest import system_repo
 from mederi.conftest import record_row_counts
 from mederi.core.errors import Conflict, InvalidRequest
+from mederi.fhir.repository import Repository
 
 pytestmark = pytest.mark.django_db
 
@@ -203,3 +204,42 @@ def test_the_assessment_and_plan_is_split_between_the_two_questions_of_the_note(
                for group in note.response["item"] for item in group.get("item", []) if item.get("answer")}
     assert answers["assessment-text"] == "1. Pneumonia."
     assert answers["plan-text"] == "• Additional Testing: We will order a chest x-ray."
+
+
+def test_the_page_shows_the_jobs_progress_and_reloads_when_the_draft_is_ready(browser, drafted):
+    recording = drafted["hpi"].recording
+    Recording.objects.filter(pk=recording.pk).update(status=Recording.TRANSCRIBING, progress=40)
+    running = browser.get(f"/ai/scribe/recordings/{recording.pk}/progress/")
+    assert "Transcribing" in running.content.decode() and 'value="40"' in running.content.decode()
+    assert "HX-Refresh" not in running.headers
+
+    Recording.objects.filter(pk=recording.pk).update(status=Recording.READY, progress=100)
+    done = browser.get(f"/ai/scribe/recordings/{recording.pk}/progress/")
+    assert done.headers["HX-Refresh"] == "true"
+
+
+def test_the_demo_visit_in_progress_has_a_ready_draft_to_decide():
+    from mederi.ai.scribe import demo as scribe_demo
+    from mederi.clinical.notes import demo as notes_demo
+    from mederi.core.context import Context
+    from mederi.demo import _load_demo_users, demo_resources
+    from mederi.fhir.bundles import BundleProcessor
+    from mederi.scheduling import practice_time
+    from mederi.scheduling.demo import load_demo as load_schedule
+
+    BundleProcessor(system_repo()).process({"resourceType": "Bundle", "type": "transaction", "entry": [
+        {"resource": r, "request": {"method": "PUT", "url": f"{r['resourceType']}/{r['id']}"}}
+        for r in demo_resources()]})
+    _load_demo_users()
+    today = practice_time.today()
+    load_schedule(today)
+    notes_demo.load_demo(today)
+
+    assert "suggestions to accept" in scribe_demo.load_demo(today)
+    recording = Recording.objects.get()
+    assert recording.status == Recording.READY and recording.turns[0]["speaker"] == "doctor"
+    kinds = set(recording.parts.values_list("kind", flat=True))
+    assert {"section", "allergy", "problem"} <= kinds
+    document = Repository(Context.system("test")).read("DocumentReference", recording.document_id).as_dict()
+    assert document["docStatus"] == "preliminary"
+    assert "loaded before" in scribe_demo.load_demo(today) and Recording.objects.count() == 1
