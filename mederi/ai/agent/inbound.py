@@ -28,11 +28,13 @@ def reminder_reply(sender, *, message, body: str, keyword: bool, **_) -> tuple[s
     if keyword and not pending:
         return None
     engine = services.default_engine()
-    if not pending and engine.understand(body).intent == UNKNOWN:
+    understood = None if pending else engine.understand(body)
+    if understood is not None and understood.intent == UNKNOWN:
         return None  # the reminders ask again for C or X, as before
     try:
         reply = services.handle_message("sms", body, patient_id=message.patient_id, address=message.recipient,
-                                        appointment_id=message.appointment_id, inbound_recorded=True, engine=engine)
+                                        appointment_id=message.appointment_id, inbound_recorded=True, engine=engine,
+                                        understood=understood)
     except MederiError as problem:
         log.warning("agent: the reply to reminder %s was left to the reminders: %s", message.pk, problem)
         return None

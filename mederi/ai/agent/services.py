@@ -94,8 +94,10 @@ def conversation_for(channel: str, patient_id: str, address: str) -> Conversatio
 
 
 def handle_message(channel: str, text: str, *, patient_id: str = "", address: str = "", appointment_id: str = "",
-                   inbound_recorded: bool = False, engine: IntentEngine | None = None) -> AgentReply:
-    """Act on one patient message and return the answer to send (None when a person will answer)."""
+                   inbound_recorded: bool = False, engine: IntentEngine | None = None,
+                   understood: classifier.Understanding | None = None) -> AgentReply:
+    """Act on one patient message and return the answer to send (None when a person will answer).
+    `understood`: the engine's reading of `text` when the caller already asked for it."""
     text = _clean(channel, text)
     engine = engine or default_engine()
     patient_id = patient_id or records.find_patient(channel, address)
@@ -107,7 +109,7 @@ def handle_message(channel: str, text: str, *, patient_id: str = "", address: st
         if appointment_id:
             conversation.appointment_id = appointment_id
         understood = (classifier.Understanding("", 0.0) if conversation.state == Conversation.WITH_STAFF
-                      else engine.understand(text))
+                      else understood or engine.understand(text))
         incoming = Turn.objects.create(conversation=conversation, speaker=Turn.PATIENT, text=text,
                                        intent=understood.intent, confidence=understood.confidence or None,
                                        engine=label(engine) if understood.intent else "", communication_id=inbound,
@@ -445,3 +447,27 @@ def _deliver(conversation: Conversation, text: str) -> None:
         Turn.objects.create(conversation=conversation, speaker=Turn.NOTE, outcome="not-sent",
                             text=f"The answer above was not sent: {problem}. Call the patient.",
                             created_at=clock.now())
+
+
+def close_request(context: Context, task_id: str) -> None:
+    """A person dealt with a request the agent queued: the Task is completed, in their name."""
+    if context.patient_id:
+        raise Forbidden("Only the practice's staff close requests.")
+    context.require("scheduling.write", "Closing a request needs the front desk's scheduling.write permission.")
+    repo = records.repository()
+    with transaction.atomic():
+        try:
+            stored = repo.read("Task", task_id)
+        except MederiError:
+            raise InvalidRequest.single("That request does not exist (any more): reload the page.") from None
+        task = stored.as_dict()
+        codes = {c.get("system") for c in (task.get("code") or {}).get("coding") or ()}
+        if records.REQUEST_SYSTEM not in codes:
+            raise InvalidRequest.single("That is not a request from patients' messages.")
+        if task.get("status") != "requested":
+            raise InvalidRequest.single(f"That request is already {task.get('status')}.")
+        name = audit.actor_name(context)[:150]
+        task.update(status="completed", lastModified=clock.fhir_instant(clock.now()), owner={"display": name})
+        repo.update("Task", task_id, task, if_match=stored.version_id)
+        audit.record(context, "update", patient_id=(task.get("for") or {}).get("reference", "")[8:] or None,
+                     resource_type="Task", resource_ids=[task_id], detail={"completed": True})

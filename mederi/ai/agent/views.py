@@ -90,3 +90,13 @@ def my_messages(request):
     return render(request, "ai_agent/my_messages.html", {
         "turns": selectors.patient_messages(context), "error": error, "text": request.POST.get("text", "")},
         status=status)
+
+
+@staff_page("scheduling.write")
+@require_POST
+def close_request(request, task_id):
+    try:
+        services.close_request(context_for_request(request), task_id)
+    except MederiError as problem:
+        return conversations(request, error=_message(problem), status=problem.status)
+    return redirect("ai_agent:conversations")

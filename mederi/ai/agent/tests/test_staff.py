@@ -8,7 +8,7 @@ from django.test import Client
 from mederi.accounts.context import context_for_user
 from mederi.ai.agent import services
 from mederi.ai.agent.models import Conversation, Turn
-from mederi.ai.agent.tests.conftest import MOBILE, PATIENT
+from mederi.ai.agent.tests.conftest import MOBILE, PATIENT, read
 from mederi.audit.models import AuditEntry
 from mederi.conftest import record_row_counts, staff_user
 from mederi.core.errors import Forbidden
@@ -80,3 +80,26 @@ def test_someone_without_the_front_desks_rights_can_neither_see_nor_take_over(ap
     assert client.get("/ai/agent/").status_code == 403
     with pytest.raises(Forbidden):
         services.take_over(context_for_user(auditor), Conversation.objects.get().pk)
+
+
+def test_done_closes_a_queued_request_in_the_staff_members_name(browser, appointment):
+    services.handle_message("email", "I need a refill of my inhaler", patient_id=PATIENT)
+    task_id = Turn.objects.get(speaker=Turn.PATIENT).task_id
+    assert browser.post(f"/ai/agent/requests/{task_id}/done/").status_code == 302
+    task = read("Task", task_id)
+    assert task["status"] == "completed" and task["owner"] == {"display": "fran"}
+    assert "Refill request" not in browser.get("/ai/agent/").content.decode()
+    again = browser.post(f"/ai/agent/requests/{task_id}/done/")
+    assert again.status_code == 400 and "already completed" in again.content.decode()
+
+
+def test_done_refuses_a_task_that_is_not_a_patients_request(browser, appointment):
+    from mederi.core.context import Context
+    from mederi.fhir.repository import Repository
+
+    other = Repository(Context.system("test")).create({
+        "resourceType": "Task", "status": "requested", "intent": "order",
+        "for": {"reference": f"Patient/{PATIENT}"}}).stored.logical_id
+    response = browser.post(f"/ai/agent/requests/{other}/done/")
+    assert response.status_code == 400 and "not a request from patients" in response.content.decode()
+    assert read("Task", other)["status"] == "requested"
