@@ -22,6 +22,7 @@ no-speech probability of each clip) and from how many of the words it wrote are 
 
 from __future__ import annotations
 
+import bisect
 import functools
 import re
 from dataclasses import dataclass
@@ -127,9 +128,12 @@ def chunks_of(spans: list[tuple[float, float]], longest: float = 28.0) -> list[t
     return [(start, end) for start, end in chunks]
 
 
-def _span_of(moment: float, spans: list[tuple[float, float]]) -> int:
-    """The stretch of speech a word (its middle, in seconds) belongs to: the one holding it, or the nearest."""
-    return min(range(len(spans)), key=lambda i: 0 if spans[i][0] <= moment <= spans[i][1]
+def _span_of(moment: float, spans: list[tuple[float, float]], starts: list[float]) -> int:
+    """The stretch of speech a word (its middle, in seconds) belongs to: the one holding it, or the nearest.
+    `starts` are the spans' starts (in order: the spans do not overlap)."""
+    after = bisect.bisect_right(starts, moment)
+    near = [i for i in (after - 1, after) if 0 <= i < len(spans)]
+    return min(near, key=lambda i: 0 if spans[i][0] <= moment <= spans[i][1]
                else min(abs(moment - spans[i][0]), abs(moment - spans[i][1])))
 
 
@@ -168,11 +172,12 @@ def transcribe(audio: np.ndarray, progress=None) -> Transcript:
     segments, _ = _pipeline().transcribe(
         audio, language="en", beam_size=1, vad_filter=False, word_timestamps=True, batch_size=8,
         clip_timestamps=[{"start": start, "end": end} for start, end in chunks_of(spans)])
+    starts = [start for start, _ in spans]
     words: dict[int, list] = {}
     quality: dict[int, tuple[float, float]] = {}
     for segment in segments:
         for word in segment.words or ():
-            index = _span_of((word.start + word.end) / 2, spans)
+            index = _span_of((word.start + word.end) / 2, spans, starts)
             words.setdefault(index, []).append(word)
             quality.setdefault(index, (segment.avg_logprob, segment.no_speech_prob))
         if progress:

@@ -2,6 +2,8 @@
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from mederi.ai.scribe import diarise, drafting, speech
 from mederi.ai.scribe.speech import Utterance
@@ -84,3 +86,17 @@ def test_voices_that_sound_alike_take_turns_at_long_pauses():
     turns = diarise.turns(audio, utterances)
 
     assert [(t.speaker, t.text) for t in turns] == [("doctor", "How are you? Any pain?"), ("patient", "Fine, thanks.")]
+
+
+@given(st.lists(st.tuples(st.floats(0.05, 5), st.floats(0.1, 12)), min_size=1, max_size=60))
+def test_windows_hold_every_stretch_of_speech_and_words_go_back_to_the_stretch_they_were_said_in(gaps_and_lengths):
+    spans, moment = [], 0.0
+    for gap, length in gaps_and_lengths:
+        spans.append((moment + gap, moment + gap + length))
+        moment += gap + length
+    windows = speech.chunks_of(spans)
+    assert all(end - start <= 28 or any(s == (start, end) for s in spans) for start, end in windows)
+    assert all(any(ws <= start and end <= we for ws, we in windows) for start, end in spans)
+    starts = [start for start, _ in spans]
+    for index, (start, end) in enumerate(spans):
+        assert speech._span_of((start + end) / 2, spans, starts) == index
