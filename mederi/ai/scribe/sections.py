@@ -283,7 +283,7 @@ def build(units: list[Sentence], findings: list[Finding], turns: list[tuple[str,
         for name, _ in BODY_SYSTEMS if name in symptoms or name in endorsed]
     vitals = [f"• {f.display}: {f.value}." for f in findings if f.kind == "vital"]
     parts["physical_exam"] = vitals + by_system(parts["physical_exam"])
-    parts["assessment_and_plan"] = _plan(parts["assessment_and_plan"], findings, turns)
+    parts["assessment_and_plan"] = _plan(parts["assessment_and_plan"], findings, turns, complaint)
     return {key: " ".join(_dedupe(parts[key])) if key == "chief_complaint" else "\n".join(_dedupe(parts[key]))
             for key in SECTION_KEYS}
 
@@ -347,12 +347,15 @@ def _plan_part(line: str) -> str:
     return next((name for name, words in PLAN_PARTS if words.search(lowered)), "Medical Reasoning")
 
 
-def _plan(lines: list[str], findings: list[Finding], turns: list[tuple[str, str]]) -> list[str]:
+def _plan(lines: list[str], findings: list[Finding], turns: list[tuple[str, str]],
+          complaint: str | None = None) -> list[str]:
     """The problems discussed, numbered; under each, the plan sentences spoken about it (from the one that
     names it to the one that names the next) by part: reasoning, testing, treatment, counselling. Ends with
     the agreement line most of the practice's notes close with."""
     problems = _dedupe([said(turns, f).capitalize() for f in findings
                         if f.kind == "problem" and not f.negated and not f.uncertain])[:5]
+    if not problems and complaint:
+        problems = [complaint[0].upper() + complaint[1:]]  # the complaint is what the plan is about
     if not problems:
         return [*lines, AGREEMENT]
     about: dict[str, list[str]] = {problem: [] for problem in problems}
