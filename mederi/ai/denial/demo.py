@@ -77,10 +77,9 @@ def _answer(claim: synthetic.SyntheticClaim, number: str) -> ClaimPayment:
     for sequence, line in enumerate(claim.lines, start=1):
         if line.denied:
             paid, adjustments = Decimal("0.00"), [Adjustment("CO", line.carc or "A1", line.charge)]
-        else:
-            allowed = (line.charge * Decimal("0.8")).quantize(CENT)
-            paid = (allowed * Decimal("0.8")).quantize(CENT)
-            adjustments = [Adjustment("CO", "45", line.charge - allowed), Adjustment("PR", "2", allowed - paid)]
+        else:  # paid the allowed amount in full: nothing is left to the patient's account (and statements)
+            paid = (line.charge * Decimal("0.8")).quantize(CENT)
+            adjustments = [Adjustment("CO", "45", line.charge - paid)]
         lines.append(ServiceLine(procedure=line.code, charge=line.charge, paid=paid, modifiers=list(line.modifiers),
                                  control_number=claim_status.line_control_number(number, sequence),
                                  service_start=claim.day, service_end=claim.day, adjustments=adjustments))
