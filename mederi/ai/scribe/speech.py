@@ -170,7 +170,9 @@ def transcribe(audio: np.ndarray, progress=None) -> Transcript:
     if not spans:
         raise SpeechRefused("No speech was heard in this recording: record the visit again closer to the speakers.")
     segments, _ = _pipeline().transcribe(
-        audio, language="en", beam_size=1, vad_filter=False, word_timestamps=True, batch_size=8,
+        # Greedy decoding at temperature 0 only: the same recording always gives the same transcript (the
+        # sampling fallback at higher temperatures is random, and slower).
+        audio, language="en", beam_size=1, temperature=0.0, vad_filter=False, word_timestamps=True, batch_size=8,
         clip_timestamps=[{"start": start, "end": end} for start, end in chunks_of(spans)])
     starts = [start for start, _ in spans]
     words: dict[int, list] = {}
