@@ -50,21 +50,35 @@ _POSTGRES_INSTALL = [
     "DROP TRIGGER IF EXISTS audit_entry_no_truncate ON audit_entry",
     """CREATE TRIGGER audit_entry_no_truncate BEFORE TRUNCATE ON audit_entry
         FOR EACH STATEMENT EXECUTE FUNCTION audit_entry_refuse_change()""",
-    # Rows a COPY or INSERT wrote before this one are visible to a volatile trigger function.
+    # Checked once per statement, not per row: a background batch of read entries arrives as one
+    # COPY, and a per-row check cost a query per entry. Under the lock, with a fresh snapshot, the
+    # statement's rows and every row after the entry before them must each chain from the row
+    # before it in id order, the first from that entry (or the genesis value in an empty log).
     f"""CREATE OR REPLACE FUNCTION audit_entry_chain_guard() RETURNS trigger LANGUAGE plpgsql VOLATILE AS $$
-        DECLARE head text;
+        DECLARE first_new bigint; before_first bigint; broken boolean;
         BEGIN
             PERFORM pg_advisory_xact_lock({ADVISORY_LOCK_KEY});
-            SELECT hash INTO head FROM audit_entry ORDER BY id DESC LIMIT 1;
-            IF NEW.prev_hash IS DISTINCT FROM COALESCE(head, '{GENESIS}') THEN
+            SELECT min(id) INTO first_new FROM new_entries;
+            IF first_new IS NULL THEN
+                RETURN NULL;
+            END IF;
+            SELECT max(id) INTO before_first FROM audit_entry WHERE id < first_new;
+            SELECT EXISTS (
+                SELECT 1 FROM (
+                    SELECT id, prev_hash, lag(hash) OVER (ORDER BY id) AS previous
+                    FROM audit_entry WHERE id >= COALESCE(before_first, first_new)
+                ) chained
+                WHERE id >= first_new AND prev_hash IS DISTINCT FROM COALESCE(previous, '{GENESIS}')
+            ) INTO broken;
+            IF broken THEN
                 RAISE EXCEPTION '{CHAIN_MESSAGE}' USING ERRCODE = 'integrity_constraint_violation';
             END IF;
-            RETURN NEW;
+            RETURN NULL;
         END
         $$""",
     "DROP TRIGGER IF EXISTS audit_entry_chain ON audit_entry",
-    """CREATE TRIGGER audit_entry_chain BEFORE INSERT ON audit_entry
-        FOR EACH ROW EXECUTE FUNCTION audit_entry_chain_guard()""",
+    """CREATE TRIGGER audit_entry_chain AFTER INSERT ON audit_entry REFERENCING NEW TABLE AS new_entries
+        FOR EACH STATEMENT EXECUTE FUNCTION audit_entry_chain_guard()""",
 ]
 _POSTGRES_DROP = [
     "DROP TRIGGER IF EXISTS audit_entry_append_only ON audit_entry",

@@ -287,6 +287,28 @@ def test_an_entry_chained_from_an_older_entry_is_refused_even_at_the_end():
     assert [e.id for e in entries()] == [first.id, second.id]
 
 
+
+def test_a_batch_with_one_badly_chained_row_is_refused_whole():
+    """Background batches arrive as one statement (COPY or executemany): a wrong link anywhere in
+    it refuses all of it, and what was logged before stays intact."""
+    first = _log(1)[0]
+    good = {**first.hashed_values(), "actor_name": "batch.one"}
+    good_hash = entry_hash(first.hash, good)
+    bad = {**first.hashed_values(), "actor_name": "batch.two"}
+    columns = [*good, "prev_hash", "hash"]
+    row = f"({', '.join(['%s'] * len(columns))})"
+
+    def params(values, prev_hash, digest):
+        return [connection.ops.adapt_datetimefield_value(v) if k == "recorded" else v
+                for k, v in values.items()] + [prev_hash, digest]
+
+    with pytest.raises(DatabaseError, match="must chain from the last entry"), transaction.atomic():
+        sql(f"INSERT INTO audit_entry ({', '.join(columns)}) VALUES {row}, {row}",
+            params(good, first.hash, good_hash) + params(bad, first.hash, entry_hash(first.hash, bad)))
+    assert [e.id for e in entries()] == [first.id]
+    assert verify_chain().ok
+
+
 # -- the parts that parse --------------------------------------------------------------------------
 
 _ids = st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-.", min_size=1, max_size=64)
