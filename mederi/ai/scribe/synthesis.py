@@ -57,6 +57,6 @@ SHORT_VISIT = [
     ("doctor", "Do you have any other problems?"),
     ("patient", "I have diabetes."),
     ("doctor", "Your blood pressure today is one hundred forty over ninety."),
-    ("doctor", "I think this is pneumonia. We will order a chest x-ray."),
+    ("doctor", "I think this is pneumonia."),
     ("patient", "Thank you, doctor."),
 ]
