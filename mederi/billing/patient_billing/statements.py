@@ -142,6 +142,13 @@ def _sums_by_claim(numbers: list[str], patient_key: str) -> dict[str, dict[str, 
     return sums
 
 
+def _codes_in_words(codes: list[str]) -> str:
+    """The visit's procedure codes, at most three, so the statement's column stays readable."""
+    if not codes:
+        return "Visit"
+    return "Visit: " + ", ".join(codes[:3]) + (f" +{len(codes) - 3} more" if len(codes) > 3 else "")
+
+
 def _visits(repository: Repository, patient_id: str, patient_key: str) -> list[Visit]:
     claims = [s.as_dict() for s in repository.search("Claim", [("patient", f"Patient/{patient_id}"),
                                                                  ("_count", "200")]).matches]
@@ -161,7 +168,7 @@ def _visits(repository: Repository, patient_id: str, patient_key: str) -> list[V
         paid = as_money(moved.get(Account.CASH, 0))
         visits.append(Visit(
             (claim.get("billablePeriod") or {}).get("start", "")[:10], number,
-            "Office visit: " + ", ".join(codes) if codes else "Visit", charges, paid,
+            _codes_in_words(codes), charges, paid,
             as_money(sum(moved.get(k, 0) for k in (Account.CONTRACTUAL, Account.OTHER_ADJUSTMENT, Account.WRITE_OFF))),
             as_money(moved.get(Account.PATIENT, 0)),
             "Processed by insurance" if Account.CASH in moved or Account.CONTRACTUAL in moved else
