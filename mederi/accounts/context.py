@@ -105,6 +105,7 @@ def context_for_token(raw_token: str, remote_addr: str | None = None) -> Context
     with _lock:
         if current != _cache_epoch:
             _cache.clear()
+            _addressed.clear()
             _cache_epoch = current
         found = _cache.get(checksum)
     if found is None:
@@ -122,8 +123,26 @@ def context_for_token(raw_token: str, remote_addr: str | None = None) -> Context
         found = _context_for_token(checksum)  # the token may outlive a grant that just ended
         if found is None:
             return None
-        context = found[0]
-    return _with_address(context, remote_addr)
+        return _with_address(found[0], remote_addr)
+    return _addressed_context(checksum, context, remote_addr)
+
+
+# token checksum -> {address: (cached context, the same with that address)}: a client calls from
+# one or a few addresses, and copying a frozen Context on every request cost more than the lookup.
+_addressed: dict[str, dict[str | None, tuple[Context, Context]]] = {}
+
+
+def _addressed_context(checksum: str, context: Context, remote_addr: str | None) -> Context:
+    by_address = _addressed.get(checksum) or {}
+    found = by_address.get(remote_addr)
+    if found is not None and found[0] is context:  # made from this very cached context
+        return found[1]
+    addressed = _with_address(context, remote_addr)
+    if len(by_address) >= 16:
+        by_address = {}
+    with _lock:
+        _addressed[checksum] = {**by_address, remote_addr: (context, addressed)}
+    return addressed
 
 
 def _with_address(context: Context, remote_addr: str | None) -> Context:

@@ -39,6 +39,11 @@ def iso_utc(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).isoformat(timespec="microseconds")
 
 
+# Built once: `json.dumps` with options builds a new encoder per call, a third of the cost of
+# encoding an entry (every entry is hashed, so this is on the path of every read).
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
 def canonical(values: dict) -> bytes:
     row = []
     for name in HASHED_FIELDS:
@@ -48,7 +53,7 @@ def canonical(values: dict) -> bytes:
         elif isinstance(value, float):
             raise TypeError(f"audit field {name} may not be a float")
         row.append(value)
-    return json.dumps(row, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return _ENCODER.encode(row).encode("utf-8")
 
 
 def entry_hash(prev_hash: str, values: dict) -> str:

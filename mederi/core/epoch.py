@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 
 from mederi.core.models import SecurityEpoch
 
@@ -93,9 +93,9 @@ _listener: _Listener | None = None
 _listener_lock = threading.Lock()
 
 
-def _running_listener() -> _Listener | None:
+def _running_listener(database=None) -> _Listener | None:
     global _listener
-    if connection.vendor != "postgresql":
+    if (database or connection).vendor != "postgresql":
         return None
     listener = _listener
     if listener is None or listener.pid != os.getpid():  # a forked worker starts its own
@@ -121,10 +121,11 @@ def request_finished(**_signal) -> None:
     _request.active = False
 
 
-def _stamp_path() -> Path | None:
+def _stamp_path(database=None) -> Path | None:
     """The SQLite database's stamp file; None for PostgreSQL and in-memory databases."""
-    return _stamp_path_for(getattr(settings, "MEDERI_EPOCH_STAMP", None) or "", connection.vendor,
-                           str(connection.settings_dict.get("NAME") or ""))
+    database = database or connection
+    return _stamp_path_for(getattr(settings, "MEDERI_EPOCH_STAMP", None) or "", database.vendor,
+                           str(database.settings_dict.get("NAME") or ""))
 
 
 @functools.lru_cache(maxsize=8)
@@ -187,14 +188,17 @@ _stamp = _Stamp()
 def current() -> int | tuple:
     """A value that changes whenever the security epoch changes (once the change has committed):
     compare it with the one a cached decision was made under."""
-    listener = _running_listener()
+    # One lookup of the connection: each use of the `connection` proxy costs a thread-local lookup,
+    # and this runs on every request.
+    database = connections[DEFAULT_DB_ALIAS]
+    listener = _running_listener(database)
     if listener is not None:
         return listener.state()
     remembered = getattr(_request, "value", None)
     if remembered is not None:
         return remembered
-    committed = not connection.in_atomic_block
-    path = _stamp_path() if committed else None
+    committed = not database.in_atomic_block
+    path = _stamp_path(database) if committed else None
     value = _stamp.state(path) if path is not None else _read_counter()
     if getattr(_request, "active", False) and committed:  # a committed value only
         _request.value = value
