@@ -14,9 +14,8 @@ database (tests do so between transactional tests) and so lifts them for its own
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-
 from mederi.audit.chain import GENESIS
+from mederi.core.triggers import TriggerSet
 
 MESSAGE = "the audit log is append-only: entries cannot be changed or removed"
 CHAIN_MESSAGE = "an audit entry must chain from the last entry of the log"
@@ -97,34 +96,6 @@ def also_lift_on_wipe(guard) -> None:
         OTHER_GUARDS.append(guard)
 
 
-def install_sql(vendor: str) -> list[str]:
-    return {"sqlite": _SQLITE_INSTALL, "postgresql": _POSTGRES_INSTALL}.get(vendor, [])
-
-
-def drop_sql(vendor: str) -> list[str]:
-    return {"sqlite": _SQLITE_DROP, "postgresql": _POSTGRES_DROP}.get(vendor, [])
-
-
-def install(connection) -> None:
-    with connection.cursor() as cursor:
-        for sql in install_sql(connection.vendor):
-            cursor.execute(sql)
-
-
-def drop(connection) -> None:
-    with connection.cursor() as cursor:
-        for sql in drop_sql(connection.vendor):
-            cursor.execute(sql)
-
-
-@contextmanager
-def lifted(connection):
-    """Without the triggers for the duration of the block (used only to wipe a whole database)."""
-    present = "audit_entry" in connection.introspection.table_names()
-    if present:
-        drop(connection)
-    try:
-        yield
-    finally:
-        if present and "audit_entry" in connection.introspection.table_names():
-            install(connection)
+GUARDS = TriggerSet("audit_entry", _SQLITE_INSTALL, _SQLITE_DROP, _POSTGRES_INSTALL, _POSTGRES_DROP)
+install_sql, drop_sql = GUARDS.install_sql, GUARDS.drop_sql
+install, drop, lifted = GUARDS.install, GUARDS.drop, GUARDS.lifted

@@ -17,7 +17,7 @@ the audit log's in `apps.py`).
 
 from __future__ import annotations
 
-from contextlib import contextmanager
+from mederi.core.triggers import TriggerSet
 
 MESSAGE = "the ledger is append-only: post a reversing transaction instead of changing or removing a row"
 CLOSED_MESSAGE = "that date is in a closed month: post the correction in the open month"
@@ -100,34 +100,6 @@ _POSTGRES_DROP = [
 ] + [f"DROP TRIGGER IF EXISTS {table}_closed_month ON {table}" for table in ("ledger_transaction", "ledger_posting")]
 
 
-def install_sql(vendor: str) -> list[str]:
-    return {"sqlite": _SQLITE_INSTALL, "postgresql": _POSTGRES_INSTALL}.get(vendor, [])
-
-
-def drop_sql(vendor: str) -> list[str]:
-    return {"sqlite": _SQLITE_DROP, "postgresql": _POSTGRES_DROP}.get(vendor, [])
-
-
-def install(connection) -> None:
-    with connection.cursor() as cursor:
-        for sql in install_sql(connection.vendor):
-            cursor.execute(sql)
-
-
-def drop(connection) -> None:
-    with connection.cursor() as cursor:
-        for sql in drop_sql(connection.vendor):
-            cursor.execute(sql)
-
-
-@contextmanager
-def lifted(connection):
-    """Without the guards for the duration of the block (only to wipe a whole database)."""
-    present = "ledger_month_close" in connection.introspection.table_names()
-    if present:
-        drop(connection)
-    try:
-        yield
-    finally:
-        if present and "ledger_month_close" in connection.introspection.table_names():
-            install(connection)
+GUARDS = TriggerSet("ledger_month_close", _SQLITE_INSTALL, _SQLITE_DROP, _POSTGRES_INSTALL, _POSTGRES_DROP)
+install_sql, drop_sql = GUARDS.install_sql, GUARDS.drop_sql
+install, drop, lifted = GUARDS.install, GUARDS.drop, GUARDS.lifted
