@@ -197,6 +197,38 @@ needs_chromium = [
 ]
 
 
+def _live_requests_take_turns_on_an_in_memory_database() -> None:
+    """Browser tests on SQLite use an in-memory database whose connections share one cache.
+    Two requests at once (an autosave beside a form post) then collide at once ("database table
+    is locked") instead of waiting their turn as connections to a database file do (BEGIN
+    IMMEDIATE with a busy timeout, the production set-up). So on such a database the live
+    server's requests take turns."""
+    import threading
+
+    from django.core.servers.basehttp import ThreadedWSGIServer
+    from django.test import testcases
+
+    class TakeTurns(ThreadedWSGIServer):
+        def set_app(self, application):
+            from django.db import connection
+
+            turn = threading.Lock()
+
+            def one_at_a_time(environ, start_response):
+                # Asked per request: the server starts before the test database exists.
+                if connection.vendor != "sqlite" or not connection.is_in_memory_db():
+                    return application(environ, start_response)
+                with turn:
+                    return application(environ, start_response)
+
+            return super().set_app(one_at_a_time)
+
+    testcases.LiveServerThread.server_class = TakeTurns
+
+
+_live_requests_take_turns_on_an_in_memory_database()
+
+
 def sign_in_browser(page, live_server, user) -> list[str]:
     """Sign `user` into the browser page (their session cookie) and return the list that collects
     the page's JavaScript errors: a browser test ends by asserting it is empty."""
