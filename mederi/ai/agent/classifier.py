@@ -228,7 +228,7 @@ def picked_option(text: str, offered: list[dict]) -> int | None:
     clean = " ".join(re.findall(r"[a-z0-9:']+", text.lower()))  # times keep their colon
     if not offered or NONE_OF_THEM.search(clean):
         return None
-    number = re.fullmatch(r"\s*(?:option\s*|#)?(\d)\s*[.!)]?\s*(?:please|pls|thanks?|thank you)?\s*", clean)
+    number = re.fullmatch(r"\s*(?:option\s*|number\s*|#)?(\d)\s*[.!)]?\s*(?:please|pls|thanks?|thank you)?\s*", clean)
     if number and 1 <= int(number.group(1)) <= len(offered):
         return int(number.group(1)) - 1
     for word, place in ORDINALS.items():

@@ -17,12 +17,14 @@ REPLY_OUTCOMES = {"confirmed": ReminderReply.CONFIRMED, "cancelled": ReminderRep
 AWAITING = (Conversation.OFFERING, Conversation.CONFIRMING_CANCEL)
 
 
-def reminder_reply(sender, *, message, body: str, keyword: bool, **_) -> tuple[str, str | None] | None:
-    """A text replying to a reminder: the agent takes it when a conversation waits for this answer, or when
-    it is more than "C"/"X" and the agent understands it; otherwise the reminders keep their own answer."""
+def reminder_reply(sender, *, message, body: str, keyword: bool, **_) -> tuple[str, str | None, bool] | None:
+    """A text or a call's spoken answer replying to a reminder: the agent takes it when a conversation waits
+    for this answer, or when it is more than "C"/"X" and the agent understands it; otherwise the reminders
+    keep their own answer. Returns (outcome, answer, whether the answer waits for the patient's choice)."""
     if not message.patient_id:
         return None
-    state = Conversation.objects.filter(channel="sms", patient_id=message.patient_id).values_list(
+    channel = message.channel
+    state = Conversation.objects.filter(channel=channel, patient_id=message.patient_id).values_list(
         "state", flat=True).first()
     pending = state in AWAITING or (state == Conversation.WITH_STAFF and not keyword)
     if keyword and not pending:
@@ -32,10 +34,11 @@ def reminder_reply(sender, *, message, body: str, keyword: bool, **_) -> tuple[s
     if understood is not None and understood.intent == UNKNOWN:
         return None  # the reminders ask again for C or X, as before
     try:
-        reply = services.handle_message("sms", body, patient_id=message.patient_id, address=message.recipient,
+        reply = services.handle_message(channel, body, patient_id=message.patient_id, address=message.recipient,
                                         appointment_id=message.appointment_id, inbound_recorded=True, engine=engine,
                                         understood=understood)
     except MederiError as problem:
         log.warning("agent: the reply to reminder %s was left to the reminders: %s", message.pk, problem)
         return None
-    return REPLY_OUTCOMES.get(reply.outcome, ReminderReply.UNCLEAR), reply.answer
+    awaiting = Conversation.objects.filter(pk=reply.conversation_id, state__in=AWAITING).exists()
+    return REPLY_OUTCOMES.get(reply.outcome, ReminderReply.UNCLEAR), reply.answer, awaiting

@@ -1,7 +1,8 @@
 """The ways a reminder leaves the practice, behind one interface: `channel_for(name).send(outgoing)`.
 
 - `EmailChannel`: real SMTP (smtplib), optionally STARTTLS or implicit TLS, with sign-in;
-- `SmsChannel` and `VoiceChannel`: a Twilio-style REST provider (`twilio_style.py`);
+- `SmsChannel` and `VoiceChannel`: a Twilio-style REST provider (`twilio_style.py`); a call plays the
+  reminder spoken on this machine and records the patient's answer (`voice.py`);
 - `LocalOutboxChannel`: the in-process stand-in, which keeps messages in the database (the
   LocalOutboxMessage table) instead of sending them: for demos and machines without a provider.
 
@@ -23,7 +24,6 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import Protocol
-from xml.sax.saxutils import escape
 
 from django.conf import settings
 
@@ -44,6 +44,7 @@ class Outgoing:
     body: str
     subject: str = ""
     status_callback: str | None = None  # where the provider reports delivery, if it can
+    twiml: str = ""  # a call's instructions to the provider (voice.call_twiml): play the reminder, record the answer
 
 
 @dataclass(frozen=True)
@@ -194,11 +195,6 @@ class SmsChannel:
         return SendResult(accepted.sid)
 
 
-def twiml_say(text: str) -> str:
-    """TwiML that reads `text` aloud once, then hangs up."""
-    return f"<Response><Say>{escape(text)}</Say></Response>"
-
-
 class VoiceChannel:
     name = VOICE
 
@@ -209,9 +205,11 @@ class VoiceChannel:
     def send(self, outgoing: Outgoing) -> SendResult:
         if not self.sender:
             raise SendError("no number to call from: set MEDERI_VOICE_FROM or MEDERI_SMS_FROM", retry=True)
+        if not outgoing.twiml:
+            raise SendError("calls need MEDERI_REMINDER_WEBHOOK_BASE: the provider fetches the spoken reminder from "
+                            "Mederi and sends the patient's answer back to it", retry=True)
         try:
-            accepted = self.client.start_call(outgoing.to, self.sender, twiml_say(outgoing.body),
-                                              outgoing.status_callback)
+            accepted = self.client.start_call(outgoing.to, self.sender, outgoing.twiml, outgoing.status_callback)
         except ProviderError as error:
             raise SendError(str(error), retry=error.retry) from error
         return SendResult(accepted.sid)

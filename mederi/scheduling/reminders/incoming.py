@@ -115,6 +115,7 @@ class ReplyOutcome:
     outcome: str  # ReminderReply outcomes: confirmed, cancelled, unclear, ignored
     answer: str | None  # the text to send back to the patient, None to stay silent
     appointment_id: str | None = None
+    awaiting: bool = False  # the answer asks the patient something (on a call: listen again)
 
 
 def _keyword(body: str) -> str:
@@ -139,22 +140,39 @@ def receive_reply(from_number: str, body: str, provider_message_id: str = "") ->
                                      outcome=ReminderReply.IGNORED, detail="no reminder was sent to this number",
                                      provider_message_id=provider_message_id, received_at=now)
         return ReplyOutcome(ReminderReply.IGNORED, None)
+    return _answer_reply(message, number, body, provider_message_id, now)
+
+
+def receive_spoken_reply(message: ReminderMessage, transcript: str, call_sid: str = "") -> ReplyOutcome:
+    """What a patient said after a reminder call (already transcribed): acted on as a text would be."""
+    return _answer_reply(message, message.recipient, transcript, call_sid, clock.now())
+
+
+def _answer_reply(message: ReminderMessage, number: str, body: str, provider_message_id: str,
+                  now: datetime) -> ReplyOutcome:
     repo = reminders_repository()
     word = _keyword(body)
-    if word in OPT_OUT_WORDS | OPT_IN_WORDS:
+    awaiting = False
+    if message.channel == SMS and word in OPT_OUT_WORDS | OPT_IN_WORDS:
         outcome, answer = _record_text_preference(repo, message.patient_id, word in OPT_IN_WORDS, body, now), None
     else:
         taken = _taken_by_listener(message, body, word in CONFIRM_WORDS | CANCEL_WORDS)
-        outcome, answer = taken or _act_on_reply(repo, load_appointment(repo, message.appointment_id), word, now)
+        if taken is not None:
+            outcome, answer, *rest = taken
+            awaiting = bool(rest and rest[0])
+        else:
+            outcome, answer = _act_on_reply(repo, load_appointment(repo, message.appointment_id), word, now)
+            awaiting = outcome == ReminderReply.UNCLEAR
     ReminderReply.objects.create(message=message, from_number=number, body=body or "", outcome=outcome,
                                  detail=answer or "", provider_message_id=provider_message_id, received_at=now)
     _record_reply_in_chart(repo, message, body, now)
     if outcome == ReminderReply.CANCELLED:
         schedule_reminders(message.appointment_id)
-    return ReplyOutcome(outcome, answer, message.appointment_id)
+    return ReplyOutcome(outcome, answer, message.appointment_id, awaiting)
 
 
-def _taken_by_listener(message: ReminderMessage, body: str, keyword: bool) -> tuple[str, str | None] | None:
+def _taken_by_listener(message: ReminderMessage, body: str, keyword: bool) -> tuple | None:
+    """(outcome, answer) or (outcome, answer, awaiting) from the first listener that took the reply."""
     for _, taken in text_reply_received.send(sender=ReminderMessage, message=message, body=body or "",
                                              keyword=keyword):
         if taken is not None:
@@ -249,7 +267,7 @@ def _record_reply_in_chart(repo: Repository, message: ReminderMessage, body: str
         "status": "completed",
         "category": [{"coding": [{"system": systems.COMMUNICATION_CATEGORY, "code": "reminder",
                                   "display": "Reminder"}]}],
-        "medium": medium(SMS),
+        "medium": medium(message.channel),
         "subject": patient,
         "sender": patient,
         "about": [{"reference": f"Appointment/{message.appointment_id}"}],

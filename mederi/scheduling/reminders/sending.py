@@ -20,7 +20,7 @@ from mederi.core import clock, systems
 from mederi.core.context import Context
 from mederi.core.errors import Forbidden, InvalidRequest, MederiError
 from mederi.fhir.repository import Repository
-from mederi.scheduling.reminders import templating, timing
+from mederi.scheduling.reminders import templating, timing, voice
 from mederi.scheduling.reminders.appointments import (
     AppointmentInfo,
     appointment_facts,
@@ -30,7 +30,7 @@ from mederi.scheduling.reminders.appointments import (
     reminders_repository,
     zone_of,
 )
-from mederi.scheduling.reminders.channels import Outgoing, SendError, channel_for, setting
+from mederi.scheduling.reminders.channels import Outgoing, SendError, channel_for, setting, uses_standin
 from mederi.scheduling.reminders.incoming import record_delivery_status
 from mederi.scheduling.reminders.models import (
     CHANNELS,
@@ -119,6 +119,8 @@ def deliver_claimed(message_id: int) -> str:
         prepared = _prepare(repo, message)
     except MederiError as error:
         return _after_failure(message, f"could not prepare the message: {error}", retry=True)
+    except SendError as error:
+        return _after_failure(message, str(error), retry=error.retry)
     except Exception as error:  # nothing was sent yet: safe to try again later
         log.exception("reminders: preparing message %s failed", message_id)
         return _after_failure(message, f"could not prepare the message: {error}", retry=True)
@@ -165,8 +167,22 @@ def _prepare(repo: Repository, message: ReminderMessage) -> _Prepared | None:
     message.recipient, message.body = reach.address, body
     message.save(update_fields=["recipient", "body", "updated_at"])
     callback = status_callback_url() if message.channel in (SMS, VOICE) else None
-    outgoing = Outgoing(message.channel, reach.address, body, templating.subject(facts), callback)
+    outgoing = Outgoing(message.channel, reach.address, body, templating.subject(facts), callback,
+                        _call_instructions(message))
     return _Prepared(outgoing, appointment)
+
+
+def _call_instructions(message: ReminderMessage) -> str:
+    """A call's TwiML; "" when the call cannot be made from here (the channel then says why)."""
+    if message.channel != VOICE or uses_standin(VOICE):
+        return ""
+    if not voice.available():
+        raise SendError("espeak-ng is not installed: install the Debian package espeak-ng to make reminder calls",
+                        retry=True)
+    try:
+        return voice.call_twiml(message)
+    except voice.VoiceUnavailable:
+        return ""
 
 
 def _template_of(message: ReminderMessage, appointment: AppointmentInfo) -> str:

@@ -7,7 +7,10 @@
   channels use (`{base}/2010-04-01/Accounts/{sid}/Messages.json` and `Calls.json`, Basic auth). It
   keeps what it was asked to send (`.messages`), can fail the next requests on request, and
   posts signed delivery callbacks (`post_status`) and patients' replies (`post_inbound`) to
-  Mederi's webhooks, keeping the answers (`.replies`).
+  Mederi's webhooks, keeping the answers (`.replies`). With `answer_calls_with(recordings)` the
+  patient picks up the next call: the stand-in follows its TwiML as a phone would (<Play> fetches
+  the audio, <Record> answers with the next recording, served at the provider's Recordings address,
+  and POSTs the signed action callback), then reports the call completed (`.calls`).
 
 Neither needs Django. Run both by hand with `python -m mederi.scheduling.reminders.standin`.
 """
@@ -179,6 +182,18 @@ class ProviderMessage:
     created: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc))
 
 
+@dataclass
+class CallLog:
+    """What happened on a call the stand-in's patient answered."""
+
+    sid: str
+    played: list[bytes] = field(default_factory=list)  # the audio each <Play> fetched
+    said: list[str] = field(default_factory=list)  # the text of each <Say>
+    answers: list["WebhookAnswer"] = field(default_factory=list)  # Mederi's TwiML after each recorded answer
+    problems: list[str] = field(default_factory=list)
+    done: threading.Event = field(default_factory=threading.Event)
+
+
 @dataclass(frozen=True)
 class WebhookAnswer:
     status: int
@@ -207,6 +222,9 @@ class SmsProviderStandIn:
         self.messages: list[ProviderMessage] = []
         self.replies: list[tuple[str, str]] = []  # (patient's number, what Mederi answered)
         self._failures: list[tuple[int, dict | str]] = []
+        self.calls: dict[str, CallLog] = {}
+        self.recordings: dict[str, bytes] = {}
+        self._answers: list[bytes] | None = None  # the patient's recorded answers for the next call
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
         self._server = ThreadingHTTPServer((host, port), _ProviderHandler)
@@ -235,6 +253,12 @@ class SmsProviderStandIn:
                                             "more_info": f"https://example.invalid/errors/{code}"}
         with self._lock:
             self._failures += [(status, body)] * times
+
+    def answer_calls_with(self, recordings: list[bytes]) -> None:
+        """The patient picks up the next call and answers its <Record>s with these WAV recordings in turn
+        (b"" for silence, after which the call goes on to its next verb)."""
+        with self._lock:
+            self._answers = list(recordings)
 
     def find(self, sid: str) -> ProviderMessage:
         with self._lock:
@@ -273,13 +297,58 @@ class SmsProviderStandIn:
                 self.replies.append((sender, answer.reply_text))
         return answer
 
+    def _run_call(self, message: ProviderMessage, answers: list[bytes]) -> None:
+        """Follow a call's TwiML as the patient's phone would, then report the call completed."""
+        log = self.calls[message.sid]
+        document, turn = message.body, 0
+        try:
+            while document:
+                document, turn = self._follow(message, log, ElementTree.fromstring(document), answers, turn)
+        except (ElementTree.ParseError, OSError, ValueError) as problem:
+            log.problems.append(f"{type(problem).__name__}: {problem}")
+        if message.status_callback:
+            self.post_status(message.sid, "completed")
+        log.done.set()
+
+    def _follow(self, message: ProviderMessage, log: CallLog, root, answers: list[bytes], turn: int):
+        """Run the verbs of one TwiML document; returns the next document (after a <Record>) or None."""
+        for verb in root:
+            if verb.tag == "Say":
+                log.said.append((verb.text or "").strip())
+            elif verb.tag == "Play":
+                with urllib.request.urlopen((verb.text or "").strip(), timeout=60) as response:
+                    audio = response.read()
+                if not audio.startswith(b"RIFF") or "audio/" not in response.headers.get("Content-Type", ""):
+                    log.problems.append(f"<Play> {verb.text} did not give WAV audio")
+                log.played.append(audio)
+            elif verb.tag == "Record":
+                recording = answers.pop(0) if answers else b""
+                if not recording:
+                    continue  # nothing was said: the call goes on with the next verb
+                turn += 1
+                recording_sid = f"RE{next(self._ids):032x}"
+                with self._lock:
+                    self.recordings[recording_sid] = recording
+                seconds = len(recording) / 32000  # about right for 16 kHz 16-bit mono; only reported
+                params = {"CallSid": message.sid, "AccountSid": self.account_sid, "From": message.to,
+                          "To": message.sender, "CallStatus": "in-progress", "ApiVersion": API_VERSION,
+                          "RecordingSid": recording_sid, "RecordingDuration": str(max(1, round(seconds))),
+                          "RecordingUrl": f"{self.base_url}/{API_VERSION}/Accounts/{self.account_sid}"
+                                          f"/Recordings/{recording_sid}"}
+                answer = self._post(verb.get("action", ""), params)
+                log.answers.append(answer)
+                return (answer.body if answer.status == 200 else None), turn
+            elif verb.tag == "Hangup":
+                return None, turn
+        return None, turn
+
     def _post(self, url: str, params: dict[str, str], signature_value: str | None = None) -> WebhookAnswer:
         request = urllib.request.Request(
             url, data=urlencode(params).encode(), method="POST",
             headers={"Content-Type": "application/x-www-form-urlencoded",
                      "X-Twilio-Signature": signature_value or self.signed(url, params)})
         try:
-            with urllib.request.urlopen(request, timeout=30) as response:
+            with urllib.request.urlopen(request, timeout=120) as response:
                 return WebhookAnswer(response.status, response.read().decode())
         except urllib.error.HTTPError as error:
             return WebhookAnswer(error.code, error.read().decode(errors="replace"))
@@ -298,6 +367,10 @@ class SmsProviderStandIn:
             status_callback=form.get("StatusCallback") or None)
         with self._lock:
             self.messages.append(message)
+            answers, self._answers = self._answers, None
+        if kind == "call" and answers is not None and form.get("Twiml"):
+            self.calls[message.sid] = CallLog(message.sid)
+            threading.Thread(target=self._run_call, args=(message, answers), name="standin-call", daemon=True).start()
         return message
 
 
@@ -318,6 +391,21 @@ class _ProviderHandler(BaseHTTPRequestHandler):
     def _error(self, status: int, code: int, message: str) -> None:
         self._json(status, {"code": code, "message": message, "status": status,
                             "more_info": f"https://example.invalid/errors/{code}"})
+
+    def do_GET(self):  # noqa: N802 (the name http.server calls): a recording, fetched with the account's key
+        standin: SmsProviderStandIn = self.server.standin
+        match = re.fullmatch(rf"/{API_VERSION}/Accounts/([^/]+)/Recordings/(RE[0-9a-f]+)\.wav", self.path)
+        expected = "Basic " + base64.b64encode(f"{standin.account_sid}:{standin.auth_token}".encode()).decode()
+        if not match or match.group(2) not in standin.recordings:
+            return self._error(404, 20404, f"The requested resource {self.path} was not found")
+        if self.headers.get("Authorization") != expected or match.group(1) != standin.account_sid:
+            return self._error(401, 20003, "Authentication Error - invalid username or password")
+        audio = standin.recordings[match.group(2)]
+        self.send_response(200)
+        self.send_header("Content-Type", "audio/x-wav")
+        self.send_header("Content-Length", str(len(audio)))
+        self.end_headers()
+        self.wfile.write(audio)
 
     def do_POST(self):  # noqa: N802 (the name http.server calls)
         standin: SmsProviderStandIn = self.server.standin

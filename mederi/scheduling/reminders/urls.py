@@ -15,4 +15,6 @@ urlpatterns = [
     path("outbox/", views.outbox, name="outbox"),
     path("hooks/status", views.status_callback, name="status-callback"),
     path("hooks/inbound", views.inbound_sms, name="inbound-sms"),
+    path("hooks/voice/audio/<str:token>", views.voice_audio, name="voice-audio"),
+    path("hooks/voice/<int:message_id>/answer", views.voice_answer, name="voice-answer"),
 ]

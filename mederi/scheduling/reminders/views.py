@@ -6,7 +6,9 @@
 - `outbox/`: what the in-process stand-in kept instead of sending, with "reply as the patient";
 - `hooks/status` and `hooks/inbound`: the SMS/voice provider's delivery reports and patients'
   replies. No session or CSRF token: each request must carry the provider's signature
-  (X-Twilio-Signature) made with MEDERI_SMS_AUTH_TOKEN, or it is refused (403) and changes nothing.
+  (X-Twilio-Signature) made with MEDERI_SMS_AUTH_TOKEN, or it is refused (403) and changes nothing;
+- `hooks/voice/audio/<token>` and `hooks/voice/<message>/answer`: a reminder call's spoken words
+  (fetched by the provider; the signed token is the key) and the patient's recorded answer (signed).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import uuid
 from xml.sax.saxutils import escape
 
 from django.contrib import messages
-from django.http import HttpResponse, HttpResponseForbidden
+from django.http import HttpResponse, HttpResponseForbidden, HttpResponseNotFound
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -27,7 +29,7 @@ from mederi.accounts.context import context_for_request
 from mederi.accounts.decorators import staff_page
 from mederi.audit import services as audit
 from mederi.core.errors import MederiError
-from mederi.scheduling.reminders import selectors, services, twilio_style
+from mederi.scheduling.reminders import selectors, services, twilio_style, voice
 from mederi.scheduling.reminders.channels import setting, uses_standin
 from mederi.scheduling.reminders.forms import OutboxReplyForm, RuleForm, SendNowForm
 from mederi.scheduling.reminders.models import SMS, LocalOutboxMessage, ReminderRule
@@ -224,3 +226,29 @@ def inbound_sms(request):
     answer = f"<Message>{escape(outcome.answer)}</Message>" if outcome.answer else ""
     return HttpResponse(f'<?xml version="1.0" encoding="UTF-8"?><Response>{answer}</Response>',
                         content_type="text/xml")
+
+
+@require_GET
+def voice_audio(request, token: str):
+    text = voice.text_of(token)
+    if text is None:
+        return HttpResponseNotFound("no such audio: the address is wrong or has expired", content_type="text/plain")
+    try:
+        audio = voice.speak(text)
+    except voice.VoiceUnavailable as problem:
+        log.error("reminders: a call's audio could not be made: %s", problem)
+        return HttpResponse(str(problem), status=503, content_type="text/plain")
+    return HttpResponse(audio, content_type="audio/wav")
+
+
+@csrf_exempt
+@require_POST
+def voice_answer(request, message_id: int):
+    if not _signed(request):
+        return _refused(request)
+    try:
+        turn = max(1, int(request.GET.get("turn", "1")))
+    except ValueError:
+        turn = 1
+    twiml = voice.answer_call(message_id, request.POST.get("RecordingUrl", ""), request.POST.get("CallSid", ""), turn)
+    return HttpResponse(f'<?xml version="1.0" encoding="UTF-8"?>{twiml}', content_type="text/xml")

@@ -1,13 +1,14 @@
 """Sending: due messages go out once, failures are retried with backoff and then given up, and each
 message sent is recorded in the chart as a Communication."""
 
+import re
 from datetime import timedelta
 
 import pytest
 
 from mederi.core.context import Context
 from mederi.core.errors import Forbidden, InvalidRequest
-from mederi.scheduling.reminders import services, tasks
+from mederi.scheduling.reminders import services, tasks, voice
 from mederi.scheduling.reminders.models import LocalOutboxMessage, ReminderMessage
 
 from .conftest import NOW, change_appointment, make_patient, make_rule, system_repo
@@ -74,16 +75,33 @@ def test_texts_go_through_the_providers_rest_api(practice, sms_settings, frozen)
     assert (message.status, message.provider_message_id) == ("sent", sent.sid)
 
 
-def test_calls_read_the_reminder_aloud(practice, sms_settings, frozen):
+def test_calls_play_the_reminder_spoken_here_and_record_the_answer(practice, sms_settings, frozen):
     make_rule("Call the day before", channel="voice", amount=1, unit="days",
-               template="Hello {patient_first_name}, see you {date} at {time} & bring your card.")
+              template="Hello {patient_first_name}, see you {date} at {time} & bring your card.")
     services.schedule_reminders("appt-1")
     frozen.moment = FRIDAY_9 - timedelta(days=1)
     assert services.send_due_reminders().counts == {"sent": 1}
     [call] = sms_settings.messages
     assert call.kind == "call" and call.sid.startswith("CA")
-    assert call.body == ("<Response><Say>Hello Maria, see you Friday, March 6, 2026 at 9:00 AM &amp; bring your "
-                         "card.</Say></Response>")
+    message = ReminderMessage.objects.get()
+    play = re.fullmatch(r"<Response><Play>(\S+)</Play><Record action=\"(\S+)\" method=\"POST\" maxLength=\"15\" "
+                        r"timeout=\"3\" playBeep=\"true\" trim=\"trim-silence\"/><Hangup/></Response>", call.body)
+    assert play, call.body
+    assert play.group(2) == f"http://testserver/schedule/reminders/hooks/voice/{message.pk}/answer?turn=1"
+    token = play.group(1).removeprefix("http://testserver/schedule/reminders/hooks/voice/audio/")
+    assert voice.text_of(token) == ("Hello Maria, see you Friday, March 6, 2026 at 9:00 AM & bring your card. "
+                                    + voice.PROMPT)
+    assert "Maria" not in play.group(1)  # the address names neither the patient nor the words
+
+
+def test_calls_wait_for_the_webhook_address_they_need(practice, sms_settings, frozen, settings):
+    settings.MEDERI_REMINDER_WEBHOOK_BASE = ""
+    make_rule("Call the day before", channel="voice", amount=1, unit="days")
+    services.schedule_reminders("appt-1")
+    frozen.moment = FRIDAY_9 - timedelta(days=1)
+    assert services.send_due_reminders().counts == {"pending": 1}
+    assert "calls need MEDERI_REMINDER_WEBHOOK_BASE" in ReminderMessage.objects.get().last_error
+    assert sms_settings.messages == []
 
 
 def test_failures_are_retried_with_growing_waits_then_given_up(practice, sms_settings, frozen, settings):
