@@ -4,6 +4,7 @@ transcribes them offline and acts on them: the agent offers real slots and books
 
 from __future__ import annotations
 
+import subprocess
 from datetime import datetime
 
 import pytest
@@ -21,9 +22,11 @@ pytestmark = pytest.mark.skipif(not synthesis.available(), reason="espeak-ng and
 
 
 def said(text: str, tmp_path) -> bytes:
-    path = tmp_path / f"{abs(hash(text))}.wav"
-    synthesis.synthesise([("patient", text)], path)
-    return path.read_bytes()
+    """`text` spoken by the patient as a phone line records it: 8 kHz mono WAV."""
+    spoken, recorded = tmp_path / "spoken.wav", tmp_path / "recorded.wav"
+    synthesis.synthesise([("patient", text)], spoken)
+    subprocess.run(["sox", str(spoken), "-r", "8000", str(recorded)], check=True)
+    return recorded.read_bytes()
 
 
 def silence(seconds: float = 2.0) -> bytes:
@@ -65,7 +68,7 @@ def call(provider: SmsProviderStandIn, appointment: str, answers: list[bytes]):
 
 
 def test_a_patient_reschedules_by_speaking_to_the_reminder_call(provider, appointment, tmp_path):
-    log = call(provider, appointment, [said("Can we move it to another day?", tmp_path),
+    log = call(provider, appointment, [said("I want a different day please.", tmp_path),
                                        said("Number two, please.", tmp_path)])
 
     reminder, offer, booked = log.played
@@ -74,7 +77,7 @@ def test_a_patient_reschedules_by_speaking_to_the_reminder_call(provider, appoin
     assert "<Record" not in log.answers[1].body and "<Hangup/>" in log.answers[1].body
 
     heard = list(ReminderReply.objects.order_by("id").values_list("body", "detail"))
-    assert "another day" in heard[0][0].lower()
+    assert "different day" in heard[0][0].lower()
     assert "Reply with the number, or NONE." in heard[0][1]
     assert heard[1][0].lower().startswith(("number two", "number 2"))
     assert heard[1][1].startswith("Done: your appointment with Dr. Ruiz on ")
