@@ -32,7 +32,7 @@ from mederi.core.errors import MederiError
 from mederi.scheduling.reminders import selectors, services, twilio_style, voice
 from mederi.scheduling.reminders.channels import setting, uses_standin
 from mederi.scheduling.reminders.forms import OutboxReplyForm, RuleForm, SendNowForm
-from mederi.scheduling.reminders.models import SMS, LocalOutboxMessage, ReminderRule
+from mederi.scheduling.reminders.models import SMS, VOICE, LocalOutboxMessage, ReminderMessage, ReminderRule
 from mederi.scheduling.reminders.templating import DEFAULT_TEMPLATES
 
 log = logging.getLogger(__name__)
@@ -159,10 +159,19 @@ def outbox(request):
     reply_form = OutboxReplyForm()
     answered = None
     if request.method == "POST":
-        kept = get_object_or_404(LocalOutboxMessage, pk=request.POST.get("message"), channel=SMS,
+        kept = get_object_or_404(LocalOutboxMessage, pk=request.POST.get("message"), channel__in=(SMS, VOICE),
                                  direction=LocalOutboxMessage.OUT)
         reply_form = OutboxReplyForm(request.POST)
-        if reply_form.is_valid():
+        if reply_form.is_valid() and kept.channel == VOICE:
+            try:
+                heard, answered = _answer_call_as_patient(kept, reply_form.cleaned_data["body"])
+            except voice.VoiceUnavailable as problem:
+                reply_form.add_error("body", f"The answer was not understood, and nothing changed: {problem}")
+            else:
+                messages.info(request, f"Said “{reply_form.cleaned_data['body']}” on the call to {kept.to}; "
+                                       f"heard “{heard}”: {answered.outcome}.")
+                return redirect("reminders:outbox")
+        elif reply_form.is_valid():
             answered = _reply_as_patient(kept, reply_form.cleaned_data["body"])
             messages.info(request, f"Replied “{reply_form.cleaned_data['body']}” as {kept.to}: "
                                    f"{answered.outcome}.")
@@ -184,6 +193,24 @@ def _reply_as_patient(kept: LocalOutboxMessage, body: str) -> services.ReplyOutc
                                           sender=kept.sender, body=outcome.answer,
                                           provider_message_id=f"LOCAL{uuid.uuid4().hex}")
     return outcome
+
+
+def _answer_call_as_patient(kept: LocalOutboxMessage, words: str) -> tuple[str, services.ReplyOutcome]:
+    """The stand-in's call answered: the words are spoken by espeak-ng and heard by the offline transcriber,
+    as a real call's recorded answer would be; what the practice says back is kept as the call goes on."""
+    called = (ReminderMessage.objects.filter(channel=VOICE, recipient=kept.to,
+                                             status__in=(ReminderMessage.SENT, ReminderMessage.DELIVERED))
+              .order_by("-sent_at", "-id").first())
+    if called is None:
+        raise voice.VoiceUnavailable("no reminder call was made to this number")
+    heard, outcome = voice.answer_in_words(called, words)
+    LocalOutboxMessage.objects.create(channel=VOICE, direction=LocalOutboxMessage.IN, to=kept.sender, sender=kept.to,
+                                      body=heard, provider_message_id=f"LOCALIN{uuid.uuid4().hex}")
+    if outcome.answer:
+        LocalOutboxMessage.objects.create(channel=VOICE, direction=LocalOutboxMessage.OUT, to=kept.to,
+                                          sender=kept.sender, body=voice.spoken(outcome.answer),
+                                          provider_message_id=f"LOCAL{uuid.uuid4().hex}")
+    return heard, outcome
 
 
 # -- provider webhooks -----------------------------------------------------------------------------

@@ -152,6 +152,13 @@ def _transcribe(audio: bytes) -> str:
     return " ".join(u.text for u in transcript.utterances).strip()
 
 
+def answer_in_words(message: ReminderMessage, words: str):
+    """The local stand-in's call: `words` spoken by espeak-ng, heard by the transcriber and acted on as a
+    call's recorded answer. Returns (what was heard, the ReplyOutcome); VoiceUnavailable when not heard."""
+    heard = _transcribe(speak(words))
+    return heard, receive_spoken_reply(message, heard, "local-call")
+
+
 def answer_call(message_id: int, recording_url: str, call_sid: str, turn: int) -> str:
     """The TwiML that goes on after the patient's answer number `turn`."""
     message = ReminderMessage.objects.filter(pk=message_id, channel=VOICE).first()

@@ -56,3 +56,27 @@ def test_written_answers_are_worded_for_a_call():
         "Cancel it? Say yes to cancel or no to keep it.")
     assert voice.spoken("A member of our staff will read your message and reply soon.") == (
         "A member of our staff will read your message and reply soon.")
+
+
+@pytest.mark.skipif(not voice.available(), reason="espeak-ng speaks the patient's words")
+def test_the_front_desk_answers_a_local_call_in_words_and_the_words_are_heard(practice, settings):
+    from mederi.conftest import staff_user
+    from mederi.scheduling.reminders import services
+    from mederi.scheduling.reminders.models import LocalOutboxMessage
+
+    settings.MEDERI_SMS_PROVIDER = "standin-inprocess"
+    ReminderMessage.objects.create(appointment_id=practice, patient_id="pat-1", channel=VOICE, due_at=NOW,
+                                   send_after=NOW)
+    assert services.send_due_reminders().counts == {"delivered": 1}
+    call = LocalOutboxMessage.objects.get(channel=VOICE)
+    client = Client()
+    client.force_login(staff_user("fran", "front_desk"))
+
+    page = client.get("/schedule/reminders/outbox/").content.decode()
+    assert "Answer the call as the patient" in page
+    response = client.post("/schedule/reminders/outbox/", {"message": call.pk, "body": "Yes, I will be there."},
+                           follow=True)
+    assert "heard “Yes, I will be there.”: confirmed." in response.content.decode()
+    assert read_appointment()["extension"][0]["url"] == "urn:mederi:appointment-confirmed"
+    heard, answer = LocalOutboxMessage.objects.filter(pk__gt=call.pk).order_by("pk")
+    assert heard.direction == "in" and answer.body.endswith("is confirmed.")
