@@ -204,6 +204,25 @@ def _token_condition(value: str, modifier: str | None) -> Condition:
     return "code = %s AND system = %s", [code, system]
 
 
+def _tokens_by_system(items: list[str]) -> Condition | None:
+    """Several plain `system|code` values as one IN list per system, or None when any is of another form.
+
+    A value set (the preventive rules ask for a hundred codes) written as a hundred ORed pairs cost
+    PostgreSQL ten times more to plan than to run; IN lists plan at once, and the statement's text no
+    longer depends on which codes are asked for, only on how many.
+    """
+    if len(items) < 2:
+        return None
+    by_system: dict[str, list[str]] = {}
+    for item in items:
+        parts = split_escaped(item, "|")
+        if len(parts) != 2 or not parts[0] or not parts[1] or parts[0] == sensitive.SSN_SYSTEM:
+            return None
+        by_system.setdefault(parts[0], []).append(parts[1])
+    return any_of([(f"system = %s AND code IN ({', '.join(['%s'] * len(codes))})", [system, *codes])
+                   for system, codes in by_system.items()])
+
+
 def _quantity_condition(value: str) -> Condition:
     prefix, rest = _split_prefix(value)
     parts = split_escaped(rest, "|")
@@ -394,8 +413,9 @@ class _Compiler:
             if value not in ("true", "false"):
                 raise _error(f"'{code}:missing' takes true or false, not '{value}'")
             return _IndexTest(alias, table, rows_sql, rows_params, negated=value == "true", rank=rank)
-        conditions = []
-        for item in values:
+        grouped = _tokens_by_system(values) if param.type == "token" and modifier in (None, "not") else None
+        conditions = [grouped] if grouped else []
+        for item in values if grouped is None else ():
             try:
                 conditions.append(self.value_condition(param, item, modifier))
             except MederiError as exc:

@@ -57,6 +57,9 @@ def coded(fhir):
         (f"{SNOMED}|8462-4", set()),
         ("8480-6,8462-4", {"t1", "t2", "t3", "t4"}),
         (f"{LOINC}|8462-4,|8480-6", {"t3", "t4"}),
+        # several system|code pairs go as one IN list per system: the same answer as each alone
+        (f"{LOINC}|8462-4,{SNOMED}|8480-6,{LOINC}|8480-6,{LOINC}|0000-0", {"t1", "t2", "t4"}),
+        (f"{SNOMED}|8462-4,{SNOMED}|9999-9", set()),
     ],
 )
 def test_token_code_and_system_forms(fhir, coded, value, expected):
@@ -66,6 +69,7 @@ def test_token_code_and_system_forms(fhir, coded, value, expected):
 def test_token_not_text_and_and(fhir, coded):
     assert found(fhir, "Observation", **{"code:not": f"{LOINC}|8480-6"}) == {"t2", "t3", "t4"}
     assert found(fhir, "Observation", **{"code:not": "8480-6,8462-4"}) == set()
+    assert found(fhir, "Observation", **{"code:not": f"{LOINC}|8480-6,{SNOMED}|8480-6"}) == {"t3", "t4"}
     assert found(fhir, "Observation", **{"code:text": "blood"}) == {"t1", "t4"}
     assert found(fhir, "Observation", **{"code:text": "diastolic"}) == {"t4"}
     assert found(fhir, "Observation", **{"code:text": "something"}) == {"t2"}
