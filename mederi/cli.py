@@ -360,6 +360,28 @@ def cmd_mllp_listen(args) -> int:
     return listener.listen(args.host or host, args.port or port)
 
 
+def cmd_mail_listen(args) -> int:
+    import time
+
+    from mederi.ai.agent import mail
+
+    server = mail.controller(args.host, args.port)
+    try:
+        server.start()
+    except (OSError, RuntimeError) as error:
+        print(f"error: cannot listen on {args.host}:{args.port} ({error})", file=sys.stderr)
+        return 2
+    print(f"Taking patients' emails for the agent over SMTP on {args.host}:{args.port}; Ctrl-C stops", flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        print("stopped")
+    finally:
+        server.stop()
+    return 0
+
+
 def cmd_mllp_send(args) -> int:
     from mederi.interop import listener
 
@@ -457,6 +479,11 @@ def build_parser() -> argparse.ArgumentParser:
     listen.add_argument("--host", help="address to listen on (default MEDERI_MLLP_HOST or 127.0.0.1)")
     listen.add_argument("--port", type=int, help="port (default MEDERI_MLLP_PORT or 2575)")
     listen.set_defaults(func=cmd_mllp_listen)
+
+    mail = commands.add_parser("mail-listen", help="take patients' emails to the practice for the front-desk agent (SMTP)")
+    mail.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    mail.add_argument("--port", type=int, default=2525, help="port (default 2525)")
+    mail.set_defaults(func=cmd_mail_listen)
 
     send = commands.add_parser("mllp-send", help="send the HL7 messages of a file to an MLLP listener")
     send.add_argument("file")

@@ -41,6 +41,7 @@ MAX_MESSAGE = 2000
 OFFER_COUNT = 3
 CANCEL_REASON = "Cancelled by the patient in a message to the practice"
 YES = {"yes", "y", "yeah", "yep", "ok", "okay", "sure", "please do", "yes please", "confirm", "correct"}
+HANDED_OVER = "Thank you. A member of our staff will read your message and reply soon."
 NO = {"no", "n", "nope", "no thanks", "keep it", "don't cancel", "dont cancel"}
 
 
@@ -95,9 +96,10 @@ def conversation_for(channel: str, patient_id: str, address: str) -> Conversatio
 
 def handle_message(channel: str, text: str, *, patient_id: str = "", address: str = "", appointment_id: str = "",
                    inbound_recorded: bool = False, engine: IntentEngine | None = None,
-                   understood: classifier.Understanding | None = None) -> AgentReply:
+                   understood: classifier.Understanding | None = None, hand_over: str | None = None) -> AgentReply:
     """Act on one patient message and return the answer to send (None when a person will answer).
-    `understood`: the engine's reading of `text` when the caller already asked for it."""
+    `understood`: the engine's reading of `text` when the caller already asked for it; `hand_over`: why a
+    person must answer this message whatever it asks (an email whose sender could not be verified)."""
     text = _clean(channel, text)
     engine = engine or default_engine()
     patient_id = patient_id or records.find_patient(channel, address)
@@ -114,7 +116,10 @@ def handle_message(channel: str, text: str, *, patient_id: str = "", address: st
                                        intent=understood.intent, confidence=understood.confidence or None,
                                        engine=label(engine) if understood.intent else "", communication_id=inbound,
                                        created_at=clock.now())
-        step = _act(conversation, text, understood, engine)
+        if hand_over and conversation.state != Conversation.WITH_STAFF:
+            step = _hand_over(conversation, text, hand_over, HANDED_OVER)
+        else:
+            step = _act(conversation, text, understood, engine)
         if step.intent:
             understood = classifier.Understanding(step.intent, 1.0)
         incoming.intent, incoming.confidence = understood.intent, understood.confidence or None
@@ -195,8 +200,7 @@ def _open(conversation: Conversation, text: str, understood) -> _Step:
                           "Of course. A member of our staff will contact you soon.")
     if intent == classifier.UNKNOWN:
         return _hand_over(conversation, text, f"The agent was not sure what the message asks "
-                                              f"(best guess {understood.confidence:.2f}).",
-                          "Thank you. A member of our staff will read your message and reply soon.")
+                                              f"(best guess {understood.confidence:.2f}).", HANDED_OVER)
     if intent in ("office_hours", "directions"):
         return _Step("answered", _about_clinic(conversation, text, intent))
     if intent in ("refill", "billing"):
