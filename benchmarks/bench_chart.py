@@ -67,6 +67,7 @@ def main() -> None:
     print(f"{engine} chart of {largest.name} ({resources} resources): median {results['chart']['wall']['median_ms']} ms, "
           f"p95 {results['chart']['wall']['p95_ms']} ms over {args.runs} runs")
     out = BENCH_DIR / f"chart-{engine}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2))
     print(f"written to {out}")
 
