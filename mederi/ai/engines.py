@@ -10,12 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from mederi.ai import coding, em
+from mederi.ai import coding, em, procedures
 
 
 @dataclass(frozen=True)
 class CodeSuggestion:
-    kind: str  # "diagnosis" (ICD-10-CM) or "visit-level" (an office E/M code)
+    kind: str  # "diagnosis" (ICD-10-CM), "visit-level" (an office E/M code) or "procedure" (CPT/HCPCS)
     code: str
     display: str
     score: float
@@ -28,9 +28,10 @@ class CodeSuggestion:
 class Suggestions:
     diagnoses: list[CodeSuggestion] = field(default_factory=list)
     visit_level: CodeSuggestion | None = None
+    procedures: list[CodeSuggestion] = field(default_factory=list)
 
     def all(self) -> list[CodeSuggestion]:
-        return self.diagnoses + ([self.visit_level] if self.visit_level else [])
+        return self.diagnoses + ([self.visit_level] if self.visit_level else []) + self.procedures
 
 
 class SuggestionEngine(Protocol):
@@ -42,8 +43,8 @@ class SuggestionEngine(Protocol):
 
 
 class OfflineCodingEngine:
-    """Dictionary matching of ICD-10-CM descriptions and a synonym table, NegEx-style negation, and the
-    2021 office E/M rules. Runs on the CPU with no model download."""
+    """Dictionary matching of ICD-10-CM descriptions and a synonym table, NegEx-style negation, the 2021
+    office E/M rules, and procedure codes from a mapping table. Runs on the CPU with no model download."""
 
     name = "mederi-coding"
     model = "icd10cm-dictionary-negex"
@@ -55,7 +56,11 @@ class OfflineCodingEngine:
                                     f"Found “{text[m.start:m.end]}” ({m.source}).") for m in found]
         level = em.office_visit_level(text, new_patient=new_patient, problems=len(found))
         visit = CodeSuggestion("visit-level", level.code, level.display, 1.0, reasoning=level.reasoning)
-        return Suggestions(diagnoses, visit)
+        done = [CodeSuggestion("procedure", p.code, p.display, 1.0, p.start, p.end,
+                               f"Goes with {p.because_of}, documented as “{text[p.start:p.end]}”." if p.because_of
+                               else f"Documented as done: “{text[p.start:p.end]}”.")
+                for p in procedures.documented_procedures(text)]
+        return Suggestions(diagnoses, visit, done)
 
 
 def default_engine() -> SuggestionEngine:

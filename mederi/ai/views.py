@@ -28,6 +28,7 @@ def _page(request, composition_id, *, error="", status=200):
         "composition": composition, "composition_id": composition_id, "error": error,
         "diagnoses": [s for s in suggestions if s.kind == "diagnosis"],
         "visit_levels": [s for s in suggestions if s.kind == "visit-level"],
+        "procedures": [s for s in suggestions if s.kind == "procedure"],
         "ran": bool(suggestions), "new_patient": request.POST.get("new_patient") == "yes",
     }, status=status)
 

@@ -12,6 +12,7 @@ from django.utils.html import format_html_join
 
 from mederi.accounts.context import context_for_request
 from mederi.accounts.decorators import staff_page
+from mederi.ai import selectors as coding_suggestions
 from mederi.billing.claims import codes, fees, icd10
 from mederi.billing.claims import selectors as claim_selectors
 from mederi.billing.claims.charges import primary_coverage, ref_id
@@ -105,7 +106,12 @@ def charges(request, encounter_id: str):
             raise Http404("no such visit") from None
         diagnoses = (visit.diagnoses + [""] * DIAGNOSIS_SLOTS)[:DIAGNOSIS_SLOTS]
         first = [str(n) for n in range(1, min(len(visit.diagnoses), POINTER_SLOTS) + 1)]
-        return _page(request, encounter_id, diagnoses, [Row(pointers=first + [""] * (POINTER_SLOTS - len(first)))])
+        pointers = first + [""] * (POINTER_SLOTS - len(first))
+        # The visit level and procedures a person accepted from the coding suggestions start the lines.
+        accepted = coding_suggestions.accepted_codes(encounter_id, "visit-level")[:1] + \
+            coding_suggestions.accepted_codes(encounter_id, "procedure")
+        rows = [Row(code, pointers=list(pointers)) for code in accepted[:MAX_ROWS]] or [Row(pointers=pointers)]
+        return _page(request, encounter_id, diagnoses, rows, review=bool(accepted))
     diagnoses = [request.POST.get(f"dx_{n}", "").strip().upper() for n in range(1, DIAGNOSIS_SLOTS + 1)]
     rows = _rows(request.POST)
     action = request.POST.get("action", "review")
