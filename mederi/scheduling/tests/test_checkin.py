@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import time, timedelta
 
 import pytest
 from django.test import Client
 
 from mederi.billing.models import PatientPayment
+from mederi.conftest import FrozenClock
 from mederi.core import clock
 from mederi.core.context import Context
 from mederi.demo import load_demo
 from mederi.fhir.repository import Repository
+from mederi.scheduling import practice_time
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def visit():
+def visit(monkeypatch):
+    # The practice's midday today: "an hour from now" is still today in the practice's time zone, as the
+    # clinician's queue (today's visits) needs, whatever the hour the suite runs at.
+    FrozenClock.install(monkeypatch, practice_time.to_utc(practice_time.local(practice_time.today(), time(12))))
     load_demo()
     start = (clock.now() + timedelta(hours=1)).replace(microsecond=0)
     Repository(Context.system()).create({
