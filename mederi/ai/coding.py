@@ -110,7 +110,7 @@ def phrase_table() -> dict[tuple[str, ...], tuple[str, str]]:
     return table
 
 
-def _has_trigger(sequence: list[str], triggers: tuple[str, ...]) -> bool:
+def has_trigger(sequence: list[str], triggers: tuple[str, ...]) -> bool:
     joined = f" {' '.join(sequence)} "
     return any(f" {' '.join(words(trigger))} " in joined for trigger in triggers)
 
@@ -124,10 +124,10 @@ def negated(all_tokens: list[Token], first: int, last: int) -> bool:
             break
         before.insert(0, token.word)
     # a trigger counts only when it sits within the window of the mention
-    if _has_trigger(before[-(NEGATION_WINDOW + 3):], PRE_NEGATIONS):
+    if has_trigger(before[-(NEGATION_WINDOW + 3):], PRE_NEGATIONS):
         return True
     after = [t.word for t in all_tokens[last + 1:last + 1 + POST_WINDOW + 1] if t.sentence == sentence]
-    return _has_trigger(after, POST_NEGATIONS)
+    return has_trigger(after, POST_NEGATIONS)
 
 
 def suggest_codes(text: str) -> list[Match]:

@@ -82,7 +82,7 @@ def describe(code: str) -> str:
 
 
 def _not_done(before: list[str]) -> bool:
-    return coding._has_trigger(before, NOT_DONE) or coding._has_trigger(before, PLANNED)
+    return coding.has_trigger(before, NOT_DONE) or coding.has_trigger(before, PLANNED)
 
 
 def documented_procedures(text: str) -> list[Procedure]:

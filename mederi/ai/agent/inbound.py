@@ -14,7 +14,6 @@ from mederi.scheduling.reminders.models import ReminderReply
 log = logging.getLogger(__name__)
 # What the reminders' reply log calls an agent's outcome (its own words are in the reply's detail).
 REPLY_OUTCOMES = {"confirmed": ReminderReply.CONFIRMED, "cancelled": ReminderReply.CANCELLED}
-AWAITING = (Conversation.OFFERING, Conversation.CONFIRMING_CANCEL)
 
 
 def reminder_reply(sender, *, message, body: str, keyword: bool, **_) -> tuple[str, str | None, bool] | None:
@@ -26,7 +25,7 @@ def reminder_reply(sender, *, message, body: str, keyword: bool, **_) -> tuple[s
     channel = message.channel
     state = Conversation.objects.filter(channel=channel, patient_id=message.patient_id).values_list(
         "state", flat=True).first()
-    pending = state in AWAITING or (state == Conversation.WITH_STAFF and not keyword)
+    pending = state in services.AWAITING or (state == Conversation.WITH_STAFF and not keyword)
     if keyword and not pending:
         return None
     engine = services.default_engine()
@@ -40,5 +39,4 @@ def reminder_reply(sender, *, message, body: str, keyword: bool, **_) -> tuple[s
     except MederiError as problem:
         log.warning("agent: the reply to reminder %s was left to the reminders: %s", message.pk, problem)
         return None
-    awaiting = Conversation.objects.filter(pk=reply.conversation_id, state__in=AWAITING).exists()
-    return REPLY_OUTCOMES.get(reply.outcome, ReminderReply.UNCLEAR), reply.answer, awaiting
+    return REPLY_OUTCOMES.get(reply.outcome, ReminderReply.UNCLEAR), reply.answer, reply.awaiting

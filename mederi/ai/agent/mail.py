@@ -18,6 +18,7 @@ over MAX_BYTES at DATA (552), and a message with no text at all is accepted and 
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import logging
@@ -28,6 +29,7 @@ from email.utils import parseaddr
 
 from mederi.ai.agent import services
 from mederi.core.errors import MederiError
+from mederi.scheduling.reminders.channels import Outgoing, SendError, channel_for, setting
 
 log = logging.getLogger(__name__)
 MAX_BYTES = 1_000_000
@@ -45,12 +47,6 @@ class Received:
     subject: str
     text: str
     verified: bool
-
-
-def setting(name: str, default=""):
-    from django.conf import settings
-
-    return getattr(settings, name, default)
 
 
 def own_words(body: str) -> str:
@@ -107,8 +103,6 @@ def read(raw: bytes) -> Received:
 
 
 def _reply(to: str, subject: str, text: str) -> None:
-    from mederi.scheduling.reminders.channels import Outgoing, SendError, channel_for
-
     subject = subject if subject.lower().startswith("re:") else f"Re: {subject or 'your message'}"
     try:
         channel_for("email").send(Outgoing("email", to, text, subject=subject))
@@ -152,8 +146,6 @@ class _Handler:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
-        import asyncio
-
         if len(envelope.content) > MAX_BYTES:
             return f"552 5.3.4 message larger than {MAX_BYTES // 1000} kB: send the text without attachments"
         await asyncio.get_running_loop().run_in_executor(None, _receive_in_thread, bytes(envelope.content))

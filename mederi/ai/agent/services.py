@@ -41,6 +41,7 @@ MAX_MESSAGE = 2000
 OFFER_COUNT = 3
 CANCEL_REASON = "Cancelled by the patient in a message to the practice"
 YES = {"yes", "y", "yeah", "yep", "ok", "okay", "sure", "please do", "yes please", "confirm", "correct"}
+AWAITING = (Conversation.OFFERING, Conversation.CONFIRMING_CANCEL)  # states waiting for the patient's choice
 HANDED_OVER = "Thank you. A member of our staff will read your message and reply soon."
 NO = {"no", "n", "nope", "no thanks", "keep it", "don't cancel", "dont cancel"}
 
@@ -53,6 +54,7 @@ class AgentReply:
     outcome: str  # confirmed, cancel-asked, cancelled, kept, slots-offered, rescheduled, late-noted, answered,
     #              task:<queue>, handed-over, with-staff
     answer: str | None  # what to send back; None: a person answers
+    awaiting: bool = False  # the answer asks the patient to choose (a time offered, "cancel it?")
 
 
 @dataclass
@@ -140,7 +142,8 @@ def handle_message(channel: str, text: str, *, patient_id: str = "", address: st
                              "confidence": understood.confidence, "outcome": step.outcome,
                              "engine": label(engine), "task": step.task_id,
                              "appointment": conversation.appointment_id})
-    return AgentReply(conversation.pk, understood.intent, understood.confidence, step.outcome, answer)
+    return AgentReply(conversation.pk, understood.intent, understood.confidence, step.outcome, answer,
+                      conversation.state in AWAITING)
 
 
 def _agent_says(conversation: Conversation, answer: str, understood, engine: IntentEngine, inbound: str,

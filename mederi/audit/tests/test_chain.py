@@ -287,7 +287,6 @@ def test_an_entry_chained_from_an_older_entry_is_refused_even_at_the_end():
     assert [e.id for e in entries()] == [first.id, second.id]
 
 
-
 def test_a_batch_with_one_badly_chained_row_is_refused_whole():
     """Background batches arrive as one statement (COPY or executemany): a wrong link anywhere in
     it refuses all of it, and what was logged before stays intact."""

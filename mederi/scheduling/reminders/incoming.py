@@ -116,6 +116,7 @@ class ReplyOutcome:
     answer: str | None  # the text to send back to the patient, None to stay silent
     appointment_id: str | None = None
     awaiting: bool = False  # the answer asks the patient something (on a call: listen again)
+    reply_id: int | None = None  # the ReminderReply that logged it
 
 
 def _keyword(body: str) -> str:
@@ -158,21 +159,22 @@ def _answer_reply(message: ReminderMessage, number: str, body: str, provider_mes
     else:
         taken = _taken_by_listener(message, body, word in CONFIRM_WORDS | CANCEL_WORDS)
         if taken is not None:
-            outcome, answer, *rest = taken
-            awaiting = bool(rest and rest[0])
+            outcome, answer, awaiting = taken
         else:
             outcome, answer = _act_on_reply(repo, load_appointment(repo, message.appointment_id), word, now)
             awaiting = outcome == ReminderReply.UNCLEAR
-    ReminderReply.objects.create(message=message, from_number=number, body=body or "", outcome=outcome,
-                                 detail=answer or "", provider_message_id=provider_message_id, received_at=now)
+    reply = ReminderReply.objects.create(message=message, from_number=number, body=body or "", outcome=outcome,
+                                         detail=answer or "", provider_message_id=provider_message_id,
+                                         received_at=now)
     _record_reply_in_chart(repo, message, body, now)
     if outcome == ReminderReply.CANCELLED:
         schedule_reminders(message.appointment_id)
-    return ReplyOutcome(outcome, answer, message.appointment_id, awaiting)
+    return ReplyOutcome(outcome, answer, message.appointment_id, awaiting, reply.pk)
 
 
-def _taken_by_listener(message: ReminderMessage, body: str, keyword: bool) -> tuple | None:
-    """(outcome, answer) or (outcome, answer, awaiting) from the first listener that took the reply."""
+def _taken_by_listener(message: ReminderMessage, body: str, keyword: bool) -> tuple[str, str | None, bool] | None:
+    """(outcome, answer, whether the answer waits for the patient's choice) from the first listener that took
+    the reply."""
     for _, taken in text_reply_received.send(sender=ReminderMessage, message=message, body=body or "",
                                              keyword=keyword):
         if taken is not None:

@@ -173,16 +173,13 @@ def _prepare(repo: Repository, message: ReminderMessage) -> _Prepared | None:
 
 
 def _call_instructions(message: ReminderMessage) -> str:
-    """A call's TwiML; "" when the call cannot be made from here (the channel then says why)."""
+    """A call's TwiML ("" for other channels and the in-process stand-in); SendError when calls cannot be made."""
     if message.channel != VOICE or uses_standin(VOICE):
         return ""
-    if not voice.available():
-        raise SendError("espeak-ng is not installed: install the Debian package espeak-ng to make reminder calls",
-                        retry=True)
     try:
         return voice.call_twiml(message)
-    except voice.VoiceUnavailable:
-        return ""
+    except voice.VoiceUnavailable as problem:
+        raise SendError(str(problem), retry=True) from problem
 
 
 def _template_of(message: ReminderMessage, appointment: AppointmentInfo) -> str:

@@ -96,7 +96,11 @@ def _listen(message_id: int, turn: int) -> str:
 
 
 def call_twiml(message: ReminderMessage) -> str:
-    """What the provider does when the patient picks up: play the reminder, record the answer."""
+    """What the provider does when the patient picks up: play the reminder, record the answer.
+    VoiceUnavailable says what to set up when calls cannot be made from here."""
+    if not available():
+        raise VoiceUnavailable("espeak-ng is not installed: install the Debian package espeak-ng to make reminder "
+                               "calls")
     return (f"<Response><Play>{escape(audio_url('call', message.pk))}</Play>{_listen(message.pk, 1)}"
             "<Hangup/></Response>")
 
@@ -128,12 +132,12 @@ def _fetch_recording(url: str) -> bytes:
                           verify=setting("MEDERI_SMS_CA_FILE", None) or True) as response:
             if response.status_code != 200:
                 raise VoiceUnavailable(f"the provider answered HTTP {response.status_code} for the recording")
-            data = b""
+            data = bytearray()
             for piece in response.iter_content(65536):
                 data += piece
                 if len(data) > MAX_RECORDING_BYTES:
                     raise VoiceUnavailable("the recording is longer than an answer can be")
-            return data
+            return bytes(data)
     except requests.RequestException as error:
         raise VoiceUnavailable(f"the recording could not be fetched: {error}") from error
 
@@ -176,10 +180,9 @@ def answer_call(message_id: int, recording_url: str, call_sid: str, turn: int) -
         log.info("reminders: the answer to call %s was not understood: %s", message.pk, problem)
         return _say_then(reply.pk, message.pk, turn, listen=again)
     outcome = receive_spoken_reply(message, heard, call_sid[:255])
-    reply = ReminderReply.objects.filter(message=message).order_by("-id").first()
     if not outcome.answer:
         return "<Response><Hangup/></Response>"
-    return _say_then(reply.pk, message.pk, turn, listen=outcome.awaiting and turn < MAX_TURNS)
+    return _say_then(outcome.reply_id, message.pk, turn, listen=outcome.awaiting and turn < MAX_TURNS)
 
 
 def _say_then(reply_id: int, message_id: int, turn: int, *, listen: bool) -> str:
