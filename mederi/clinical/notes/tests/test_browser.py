@@ -27,10 +27,15 @@ def physician(transactional_db):
 
 
 def test_a_physician_documents_a_visit_from_the_queue_and_signs(live_server, page, physician, monkeypatch):
-    from mederi.core import clock
+    from datetime import time
 
-    # Today's visit, checked in half an hour ago, whatever the time of day the test runs.
-    monkeypatch.setattr("mederi.clinical.notes.tests.conftest.NOW", clock.now())
+    from mederi.core import clock
+    from mederi.scheduling import practice_time
+
+    # Today's visit, checked in half an hour ago, whatever the time of day the test runs: just after
+    # midnight in the practice's zone, half an hour ago was yesterday, so the visit starts just after midnight.
+    earliest = practice_time.to_utc(practice_time.local(practice_time.today(), time(0, 31)))
+    monkeypatch.setattr("mederi.clinical.notes.tests.conftest.NOW", max(clock.now(), earliest))
     make_appointment()
 
     page.goto(f"{live_server.url}/accounts/login/")
