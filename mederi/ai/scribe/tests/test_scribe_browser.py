@@ -70,8 +70,10 @@ def open_visit(transactional_db, practice, settings, tmp_path):  # noqa: F811
 
 
 def _accept(page, label: str) -> None:
-    page.click(f"button[aria-label='{label}']")
-    page.wait_for_load_state()
+    """Accept one suggestion and wait for the reloaded page, where its button is gone."""
+    button = page.locator(f"button[aria-label='{label}']")
+    button.click()
+    button.wait_for(state="detached")
 
 
 def test_a_recorded_visit_becomes_chart_entries_a_signed_note_and_a_scored_claim(
@@ -99,13 +101,14 @@ def test_a_recorded_visit_becomes_chart_entries_a_signed_note_and_a_scored_claim
     assert page.locator("button[aria-label='Accept problem: Chest pain, unspecified']").count() == 0
     _accept(page, "Accept allergy: penicillins")
     _accept(page, "Accept problem: Pneumonia, unspecified organism")
-    for section in page.locator("button[aria-label^='Accept section:']").all():
-        page.locator("button[aria-label^='Accept section:']").first.click()
-        page.wait_for_load_state()
+    sections = page.locator("button[aria-label^='Accept section:']")
+    for label in [button.get_attribute("aria-label") for button in sections.all()]:
+        _accept(page, label)
     assert page.locator("text=Accepted by").count() >= 3
 
     # Back on the note: the accepted sections are in the draft, the allergy and problem on the chart; sign.
     page.click("text=Back to the visit note")
+    page.wait_for_selector("#note-form")
     written = page.eval_on_selector_all("#note-form textarea, #note-form input", "els => els.map(e => e.value).join(' ')")
     assert "pneumonia" in written.lower() and "chest pain" in written.lower()
     page.click("button[value=sign]")
