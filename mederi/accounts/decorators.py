@@ -12,6 +12,11 @@ from mederi.accounts.context import permissions_for_request
 from mederi.accounts.permissions import all_permissions
 
 
+def forbidden_page(request, *missing):
+    """The 403 page naming what was missing: permissions' names, or the refusal a service raised."""
+    return render(request, "web/forbidden.html", {"missing": [str(m) for m in missing]}, status=403)
+
+
 def staff_page(*permissions: str):
     """`@staff_page("scheduling.write")`: every listed permission is needed."""
 
@@ -23,8 +28,7 @@ def staff_page(*permissions: str):
             missing = [code for code in permissions if code not in held]
             if missing:
                 names = all_permissions()
-                return render(request, "web/forbidden.html",
-                              {"missing": [names.get(code, code) for code in missing]}, status=403)
+                return forbidden_page(request, *(names.get(code, code) for code in missing))
             return view(request, *args, **kwargs)
 
         return wrapped

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib import messages
@@ -52,6 +53,12 @@ class SecurityHeadersMiddleware:
 
     def __init__(self, get_response):
         self.get_response = get_response
+
+    @classmethod
+    def policy_connecting_to(cls, url: str) -> str:
+        """The policy for a page whose script also talks to `url`'s origin (the card gateway's token endpoint)."""
+        parts = urlsplit(url)
+        return f"{cls.POLICY}; connect-src 'self' {parts.scheme}://{parts.netloc}"
 
     def __call__(self, request):
         response = self.get_response(request)

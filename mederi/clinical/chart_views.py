@@ -6,7 +6,7 @@ from django.http import Http404
 from django.shortcuts import render
 
 from mederi.accounts.context import context_for_request, permissions_for_request
-from mederi.accounts.decorators import staff_page
+from mederi.accounts.decorators import forbidden_page, staff_page
 from mederi.clinical import chart as charts
 from mederi.clinical.entries.views import ADD_LABELS
 from mederi.core.errors import Forbidden, Gone, NotFound
@@ -21,7 +21,7 @@ def patient_chart(request, patient_id: str):
     except (NotFound, Gone) as error:
         raise Http404(str(error)) from error
     except Forbidden as error:
-        return render(request, "web/forbidden.html", {"missing": [str(error)]}, status=403)
+        return forbidden_page(request, error)
     can_write = "clinical.write" in permissions_for_request(request)
     encounter_id = request.GET.get("encounter", "")
 

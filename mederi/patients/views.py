@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from mederi.accounts.context import context_for_request, permissions_for_request
-from mederi.accounts.decorators import staff_page
+from mederi.accounts.decorators import forbidden_page, staff_page
 from mederi.core import systems
 from mederi.core.errors import Forbidden, Gone, MederiError, NotFound
 from mederi.fhir.repository import Repository
@@ -19,7 +19,7 @@ from mederi.patients.forms import MergeForm, PatientDetailsForm, RegistrationFor
 
 
 def _forbidden(request, error: MederiError):
-    return render(request, "web/forbidden.html", {"missing": [str(error)]}, status=403)
+    return forbidden_page(request, error)
 
 
 def _chart_or_404(request, patient_id: str, **options):

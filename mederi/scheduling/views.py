@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from mederi.accounts.context import context_for_request, permissions_for_request
-from mederi.accounts.decorators import staff_page
+from mederi.accounts.decorators import forbidden_page, staff_page
 from mederi.audit import services as audit
 from mederi.core import clock
 from mederi.core.errors import Forbidden, Gone, MederiError, NotFound
@@ -47,7 +47,7 @@ def _refused(request, error: MederiError):
     """A refusal that is not about a form field: not allowed, gone, or not found."""
     status = error.status if error.status in (403, 404, 409, 410) else 400
     if status == 403:
-        return render(request, "web/forbidden.html", {"missing": [str(error)]}, status=403)
+        return forbidden_page(request, error)
     return render(request, "scheduling/problem.html", {"error": error}, status=status)
 
 

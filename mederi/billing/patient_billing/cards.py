@@ -1,8 +1,8 @@
 """Card payments through the gateway: take a payment, keep a card on file, refund to the card.
 
-The card number and security code go from the form to the gateway and nowhere else: they are not
-stored, logged or audited; the practice keeps the gateway's token with the brand, last four digits
-and expiry (`StoredCard`), and each attempt as a `CardCharge` (written before the gateway is asked,
+The card number and security code go from the browser to the gateway and never reach this server
+(gateway.py): a payment names the gateway's token, and the brand, last four digits and expiry are
+asked of the gateway. The practice keeps the token with those (`StoredCard`), and each attempt as a `CardCharge` (written before the gateway is asked,
 so a charge whose answer was lost is known and asked again with the same idempotency key). A charge
 the gateway took becomes a desk payment (`payments.collect_payment`: receipt, ledger, audit); a
 refund goes back to the same card and is posted as a card refund to the ledger.
@@ -11,7 +11,6 @@ refund goes back to the same card and is posted as a card refund to the ledger.
 from __future__ import annotations
 
 import datetime as dt
-import re
 
 from django.db import transaction
 
@@ -22,7 +21,7 @@ from mederi.billing.ledger.models import as_cents
 from mederi.billing.models import PatientPayment
 from mederi.billing.payments import collect_payment, parse_amount
 from mederi.core.context import Context
-from mederi.core.errors import InvalidRequest, Issue, MederiError
+from mederi.core.errors import InvalidRequest, MederiError
 from mederi.fhir.repository import Repository
 
 from .gateway import CardToken, Declined, GatewayError, gateway
@@ -35,46 +34,25 @@ def _who(context: Context) -> str:
     return context.user_name or audit.actor_name(context)
 
 
-def check_card_fields(number: str, expiry: str, cvc: str) -> tuple[str, int, int, str]:
-    """(digits, month, year, cvc) of what was typed, or InvalidRequest naming each field to fix."""
-    problems = []
-    digits = re.sub(r"[\s-]", "", number or "")
-    if not digits.isdigit() or not 12 <= len(digits) <= 19:
-        problems.append(Issue("enter the card number: 12 to 19 digits, spaces allowed", expression="number"))
-    found = re.fullmatch(r"\s*(\d{1,2})\s*/\s*(\d{2}|\d{4})\s*", expiry or "")
-    month = year = 0
-    if not found or not 1 <= int(found.group(1)) <= 12:
-        problems.append(Issue("write the expiry as MM/YY, e.g. 04/29", expression="expiry"))
-    else:
-        month, year = int(found.group(1)), int(found.group(2))
-        year += 2000 if year < 100 else 0
-        today = practice.today()
-        if (year, month) < (today.year, today.month):
-            problems.append(Issue(f"the card expired at the end of {month:02d}/{year}: ask for another card",
-                                  expression="expiry"))
-    cvc = (cvc or "").strip()
-    if not re.fullmatch(r"\d{3,4}", cvc):
-        problems.append(Issue("the security code is the 3 or 4 digits on the card", expression="cvc"))
-    if problems:
-        raise InvalidRequest(problems)
-    return digits, month, year, cvc
-
-
-def _tokenize(number: str, expiry: str, cvc: str, holder: str) -> CardToken:
-    digits, month, year, cvc = check_card_fields(number, expiry, cvc)
+def _card(token: str) -> CardToken:
+    """What the gateway says the browser's token stands for; a token it does not know is a card to type again."""
     try:
-        return gateway().tokenize(digits, month, year, cvc, holder.strip()[:100])
-    except Declined as decline:
-        raise InvalidRequest.single(str(decline), expression="number") from None
+        return gateway().card_of(token.strip())
     except GatewayError as error:
+        if error.code == "token_unknown":
+            raise InvalidRequest.single("The card details did not reach the payment gateway: type the card "
+                                        "again.", expression="number") from None
         raise MederiError.single(f"The card could not be checked: {error}. Nothing was charged; try again.") from None
 
 
-def save_card(context: Context, patient_id: str, number: str, expiry: str, cvc: str, holder: str = "") -> StoredCard:
-    """Keep a card on file for the patient (its token): for a payment plan's instalments."""
+def save_card(context: Context, patient_id: str, token_text: str, holder: str = "") -> StoredCard:
+    """Keep a card on file for the patient (the gateway's token): for a payment plan's instalments."""
     context.require(COLLECT, "your roles do not allow taking card payments")
     Repository(context).read("Patient", patient_id)
-    token = _tokenize(number, expiry, cvc, holder)
+    token = _card(token_text)
+    if card_expired(token, practice.today()):
+        raise InvalidRequest.single(f"the card expired at the end of {token.exp_month:02d}/{token.exp_year}: ask "
+                                    "for another card", expression="number")
     with transaction.atomic():
         card = StoredCard.objects.create(patient_id=patient_id, token=token.token, brand=token.brand,
                                          last4=token.last4, exp_month=token.exp_month, exp_year=token.exp_year,
@@ -84,17 +62,21 @@ def save_card(context: Context, patient_id: str, number: str, expiry: str, cvc: 
     return card
 
 
-def pay_by_card(context: Context, patient_id: str, amount, *, card: StoredCard | None = None, number: str = "",
-                expiry: str = "", cvc: str = "", holder: str = "", kind: str = PatientPayment.BALANCE) -> CardCharge:
-    """Charge a card (on file, or typed now) and post the payment; a decline raises with what to do next."""
+def pay_by_card(context: Context, patient_id: str, amount, *, card: StoredCard | None = None, token: str = "",
+                kind: str = PatientPayment.BALANCE) -> CardCharge:
+    """Charge a card (on file, or the gateway's token for one typed now) and post the payment; a decline
+    raises with what to do next."""
     context.require(COLLECT, "your roles do not allow taking card payments")
     amount = parse_amount(amount)
     Repository(context).read("Patient", patient_id)
     if card is not None and (card.patient_id != patient_id or not card.active):
         raise InvalidRequest.single("that card is not on file for this patient", expression="card")
     if card is None:
-        token = _tokenize(number, expiry, cvc, holder)
-        brand, last4, token_text = token.brand, token.last4, token.token
+        if not token.strip():
+            raise InvalidRequest.single("type the card's number, expiry and security code, or choose a card on "
+                                        "file", expression="number")
+        typed = _card(token)
+        brand, last4, token_text = typed.brand, typed.last4, typed.token
     else:
         brand, last4, token_text = card.brand, card.last4, card.token
     charge = CardCharge.objects.create(patient_id=patient_id, amount_cents=as_cents(amount), brand=brand,
@@ -155,5 +137,5 @@ def refund_to_card(context: Context, charge_id: int, amount, note: str = "") -> 
     return charge
 
 
-def card_expired(card: StoredCard, on: dt.date) -> bool:
+def card_expired(card: StoredCard | CardToken, on: dt.date) -> bool:
     return (card.exp_year, card.exp_month) < (on.year, on.month)

@@ -21,6 +21,7 @@ from mederi.core.context import Context
 from mederi.core.errors import MederiError
 
 from . import cards, plans, statements
+from .gateway import tokenize_as_a_browser
 from .models import PaymentPlan, StatementRun
 
 SELF_PAY_PATIENT = "demo-pat-4"
@@ -31,7 +32,8 @@ def _plan(context: Context, patient_id: str, card_number: str, months: int, toda
     balance = ledger_selectors.balance_of(ledger.patient_account(patient_id))
     if balance < Decimal("2.00") or PaymentPlan.objects.filter(patient_id=patient_id).exists():
         return ""
-    card = cards.save_card(context, patient_id, card_number, f"12/{(today.year + 3) % 100:02d}", "123")
+    token = tokenize_as_a_browser(card_number, 12, today.year + 3, "123")  # as typed on the payment page
+    card = cards.save_card(context, patient_id, token.token)
     plan = plans.create_plan(context, patient_id, balance, months, today, card.pk)
     outcome = plans.charge_instalment(context, plan.instalments.get(number=1).pk, today)
     return f"plan of {plan.total} for Patient/{patient_id} (first instalment {outcome.status})"

@@ -7,26 +7,24 @@ class RunForm(forms.Form):
 
 
 class CardPaymentForm(forms.Form):
+    """The card's number, expiry and security code are not fields: the page's script sends them from the
+    browser to the gateway and posts only the gateway's token (`token`)."""
+
     amount = forms.CharField(label="Amount", max_length=20, help_text="For example 25.00")
     card = forms.ChoiceField(label="Card", required=False)
-    number = forms.CharField(label="Card number", max_length=30, required=False,
-                             widget=forms.TextInput(attrs={"autocomplete": "cc-number", "inputmode": "numeric"}))
-    expiry = forms.CharField(label="Expiry (MM/YY)", max_length=7, required=False,
-                             widget=forms.TextInput(attrs={"autocomplete": "cc-exp"}))
-    cvc = forms.CharField(label="Security code", max_length=4, required=False,
-                          widget=forms.PasswordInput(attrs={"autocomplete": "cc-csc", "inputmode": "numeric"}))
-    holder = forms.CharField(label="Name on the card", max_length=100, required=False)
+    token = forms.CharField(required=False, max_length=100, widget=forms.HiddenInput)
+    holder = forms.CharField(label="Name on the card", max_length=100, required=False,
+                             widget=forms.TextInput(attrs={"autocomplete": "cc-name"}))
     keep = forms.BooleanField(label="Keep this card on file (for a payment plan)", required=False)
 
     def __init__(self, *args, cards=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["card"].choices = [("", "A new card (type it below)")] + [(str(c.pk), str(c)) for c in cards]
 
-    def forget_card_details(self) -> None:
-        """A form shown again keeps its errors but never sends the card number or code back to the browser."""
+    def forget_token(self) -> None:
+        """A form shown again asks for the card again: a token that was declined or refused is not reused."""
         self.data = self.data.copy()
-        for name in ("number", "cvc"):
-            self.data[self.add_prefix(name)] = ""
+        self.data[self.add_prefix("token")] = ""
 
 
 class PlanForm(forms.Form):

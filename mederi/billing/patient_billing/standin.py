@@ -11,7 +11,8 @@ It keeps cards and charges in memory and decides by card number, the way gateway
 Any other number that passes the Luhn check is approved; one that fails it is refused when it is
 tokenized (invalid_number), as is an expiry in the past. A card tokenized fine can still be declined
 when charged — that is how a card on file stops working between instalments. Requests need the
-bearer key the stand-in was started with. It keeps no card number: a token remembers the brand, last
+bearer key the stand-in was started with; a browser creates tokens with the publishable key, which
+can do nothing else, and the token endpoint answers browsers of any origin (CORS), as gateways do. It keeps no card number: a token remembers the brand, last
 four digits, expiry and the test outcome. Started with a `state_file`, it keeps tokens and charges
 there, so the web server's and the job worker's stand-ins (one per process) know the same cards. Run it by hand with
 `python -m mederi.billing.patient_billing.standin --port 8791`. It moves no money: nothing here
@@ -32,10 +33,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 LOCAL_KEY = "sk_standin"  # the key of this process's own stand-in: it guards nothing of value
+LOCAL_PUBLISHABLE_KEY = "pk_standin"  # what a browser may use: creating tokens only
 DECLINES = {"4000000000000002": "generic_decline", "4000000000009995": "insufficient_funds",
             "4000000000000069": "expired_card", "4000000000000127": "incorrect_cvc"}
 MAX_BYTES = 64 * 1024
 _CHARGE_PATH = re.compile(r"^/v1/charges/(ch_[A-Za-z0-9]+)/(capture|refunds)$")
+_TOKEN_PATH = re.compile(r"^/v1/tokens/(tok_[A-Za-z0-9]+)$")
+_BROWSER_HEADERS = {"Access-Control-Allow-Origin": "*", "Access-Control-Allow-Methods": "POST",
+                    "Access-Control-Allow-Headers": "Authorization, Content-Type", "Access-Control-Max-Age": "600"}
 
 
 def luhn_ok(number: str) -> bool:
@@ -66,8 +71,8 @@ class StandInGateway:
     """`StandInGateway()` listens on 127.0.0.1 at once; `.url` is the API's base address."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, key: str = LOCAL_KEY, today=None,
-                 state_file: Path | None = None):
-        self.key = key
+                 state_file: Path | None = None, publishable_key: str = LOCAL_PUBLISHABLE_KEY):
+        self.key, self.publishable_key = key, publishable_key
         self.today = today or dt.date.today
         self.state_file = Path(state_file) if state_file else None
         self.cards: dict[str, dict] = {}  # token -> brand, last4, expiry and the test outcome
@@ -128,6 +133,11 @@ class StandInGateway:
     def _route(self, path: str, body: dict) -> dict:
         if path == "/v1/tokens":
             return self._tokenize(body.get("card") or {})
+        token = _TOKEN_PATH.match(path)
+        if token:
+            if token.group(1) not in self.cards:
+                raise _Refused(404, "token_unknown", "the card token is not known to this gateway")
+            return {"token": token.group(1), **{k: v for k, v in self.cards[token.group(1)].items() if k != "decline"}}
         if path == "/v1/charges":
             return self._charge(body)
         found = _CHARGE_PATH.match(path)
@@ -196,11 +206,23 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format, *args) -> None:  # card details are in bodies: never log them
         pass
 
+    def do_OPTIONS(self) -> None:
+        """The browser's preflight before it sends card details to the token endpoint."""
+        self.send_response(204 if self.path == "/v1/tokens" else 404)
+        for name, value in _BROWSER_HEADERS.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def do_GET(self) -> None:
+        if self._key_refused():
+            return
+        self._reply(*self.server.gateway.handle(self.path, {}, ""))
+
     def do_POST(self) -> None:
         gateway = self.server.gateway
-        if self.headers.get("Authorization", "") != f"Bearer {gateway.key}":
-            return self._reply(401, {"error": {"code": "unauthorized", "message": "send the secret key as a "
-                                               "bearer token"}})
+        if self._key_refused(browser_may=self.path == "/v1/tokens"):
+            return
         length = int(self.headers.get("Content-Length") or 0)
         if length <= 0 or length > MAX_BYTES:
             return self._reply(400, {"error": {"code": "invalid_request", "message": "the body is empty or too large"}})
@@ -212,9 +234,21 @@ class _Handler(BaseHTTPRequestHandler):
             return self._reply(400, {"error": {"code": "invalid_request", "message": "the body is not a JSON object"}})
         self._reply(*gateway.handle(self.path, body, self.headers.get("Idempotency-Key", "")))
 
+    def _key_refused(self, browser_may: bool = False) -> bool:
+        """Answer 401 unless the secret key (or, where a browser may ask, the publishable key) was sent."""
+        gateway, sent = self.server.gateway, self.headers.get("Authorization", "")
+        if sent == f"Bearer {gateway.key}" or (browser_may and sent == f"Bearer {gateway.publishable_key}"):
+            return False
+        message = "send the secret key as a bearer token" if not sent.startswith("Bearer pk_") else \
+            "a publishable key can only create card tokens"
+        self._reply(401, {"error": {"code": "unauthorized", "message": message}})
+        return True
+
     def _reply(self, status: int, body: dict) -> None:
         data = json.dumps(body).encode()
         self.send_response(status)
+        if self.path == "/v1/tokens":
+            self.send_header("Access-Control-Allow-Origin", "*")
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
@@ -242,9 +276,10 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8791)
     parser.add_argument("--key", default=LOCAL_KEY)
+    parser.add_argument("--publishable-key", default=LOCAL_PUBLISHABLE_KEY)
     args = parser.parse_args()
-    gateway = StandInGateway(args.host, args.port, args.key)
-    print(f"stand-in payment gateway at {gateway.url}, key {args.key} (Ctrl-C to stop)")
+    gateway = StandInGateway(args.host, args.port, args.key, publishable_key=args.publishable_key)
+    print(f"stand-in payment gateway at {gateway.url}, keys {args.key} and {args.publishable_key} (Ctrl-C to stop)")
     try:
         threading.Event().wait()
     except KeyboardInterrupt:

@@ -7,15 +7,19 @@ from django.contrib import messages
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 
-from mederi.accounts.context import context_for_request
-from mederi.accounts.decorators import staff_page
+from mederi.accounts.context import context_for_request, permissions_for_request
+from mederi.accounts.decorators import forbidden_page, staff_page
+from mederi.accounts.middleware import SecurityHeadersMiddleware
+from mederi.billing.ledger import services as ledger
 from mederi.core.errors import Forbidden, MederiError
 
 from . import cards, plans, selectors, statements
 from .forms import CancelForm, CardPaymentForm, PlanForm, RefundForm, RunForm
+from .gateway import browser_gateway
 from .models import CardCharge, Instalment, StatementRun, StoredCard
 
 READ = "financial.read"
+COLLECT = cards.COLLECT
 
 
 def _errors_into(form, error: MederiError) -> None:
@@ -74,12 +78,24 @@ def _forms(page, data=None, action: str = ""):
     }
 
 
-@staff_page(READ, "demographics.read")
+def _page(request, page, forms: dict, status: int = 200):
+    """The patient's billing page; the front desk sees the balance and takes card payments, billers see all."""
+    held = permissions_for_request(request)
+    gateway_url, gateway_key = browser_gateway()
+    response = render(request, "patient_billing/patient.html", {
+        "page": page, **forms, "gateway_url": gateway_url,
+        "gateway_key": gateway_key, "sees_statements": READ in held, "issues_statements": statements.PERMISSION in held,
+        "posts": ledger.PERMISSION in held}, status=status)
+    response["Content-Security-Policy"] = SecurityHeadersMiddleware.policy_connecting_to(gateway_url)
+    return response
+
+
+@staff_page(COLLECT, "demographics.read")
 def patient(request, patient_id: str):
     context = context_for_request(request)
     page = selectors.patient_billing(context, patient_id)
     if request.method != "POST":
-        return render(request, "patient_billing/patient.html", {"page": page, **_forms(page)})
+        return _page(request, page, _forms(page))
     action = request.POST.get("action", "")
     forms = _forms(page, request.POST, action)
     try:
@@ -87,8 +103,8 @@ def patient(request, patient_id: str):
         if done:
             messages.success(request, done)
             return redirect("billing:patient_billing:patient", patient_id=patient_id)
-    except Forbidden:
-        raise
+    except Forbidden as error:
+        return forbidden_page(request, error)
     except MederiError as error:
         target = {"pay": "pay_form", "plan": "plan_form", "refund": "refund_form", "cancel": "cancel_form"}.get(action)
         if target:
@@ -98,9 +114,8 @@ def patient(request, patient_id: str):
                 messages.error(request, issue.diagnostics)
             return redirect("billing:patient_billing:patient", patient_id=patient_id)
     if action == "pay":
-        forms["pay_form"].forget_card_details()
-    return render(request, "patient_billing/patient.html", {"page": selectors.patient_billing(context, patient_id),
-                                                            **forms}, status=400)
+        forms["pay_form"].forget_token()
+    return _page(request, selectors.patient_billing(context, patient_id), forms, status=400)
 
 
 def _act(context, page, action: str, forms: dict, data) -> str:
@@ -117,10 +132,8 @@ def _act(context, page, action: str, forms: dict, data) -> str:
         card = StoredCard.objects.filter(pk=values["card"], patient_id=patient_id, active=True).first() \
             if values["card"] else None
         if card is None and values["keep"]:
-            card = cards.save_card(context, patient_id, values["number"], values["expiry"], values["cvc"],
-                                   values["holder"])
-        charge = cards.pay_by_card(context, patient_id, values["amount"], card=card, number=values["number"],
-                                   expiry=values["expiry"], cvc=values["cvc"], holder=values["holder"])
+            card = cards.save_card(context, patient_id, values["token"], values["holder"])
+        charge = cards.pay_by_card(context, patient_id, values["amount"], card=card, token=values["token"])
         return f"{charge.amount} paid by {charge.brand} ending {charge.last4}: receipt {charge.receipt_number}."
     if action == "plan":
         form = forms["plan_form"]

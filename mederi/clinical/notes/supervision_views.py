@@ -9,7 +9,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from mederi.accounts.context import context_for_request
-from mederi.accounts.decorators import staff_page
+from mederi.accounts.decorators import forbidden_page, staff_page
 from mederi.clinical.notes import supervision
 from mederi.core.errors import Forbidden, MederiError, NotFound
 
@@ -36,7 +36,7 @@ def supervision_edit(request, practitioner_id: str):
         except NotFound as error:
             raise Http404(str(error)) from None
         except Forbidden as error:
-            return render(request, "web/forbidden.html", {"missing": [str(error)]}, status=403)
+            return forbidden_page(request, error)
         except MederiError as error:
             problem = "; ".join(issue.diagnostics for issue in error.issues) or str(error)
             status = 400

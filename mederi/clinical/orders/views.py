@@ -8,7 +8,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 
 from mederi.accounts.context import context_for_request
-from mederi.accounts.decorators import staff_page
+from mederi.accounts.decorators import forbidden_page, staff_page
 from mederi.audit import services as audit
 from mederi.clinical.entries import common
 from mederi.clinical.orders.forms import LabOrderForm
@@ -34,7 +34,7 @@ def new_lab_order(request, patient_id: str):
     try:
         name = _patient_name(context, patient_id)
     except Forbidden as error:
-        return render(request, "web/forbidden.html", {"missing": [str(error)]}, status=403)
+        return forbidden_page(request, error)
     encounter_id = (request.POST.get("encounter") or request.GET.get("encounter") or "").strip()
     labs = active_labs()
     form = LabOrderForm(request.POST or None, labs=labs)
@@ -49,7 +49,7 @@ def new_lab_order(request, patient_id: str):
                                                    priority=data["priority"], note=data["note"],
                                                    encounter_id=encounter_id)
             except Forbidden as error:
-                return render(request, "web/forbidden.html", {"missing": [str(error)]}, status=403)
+                return forbidden_page(request, error)
             except MederiError as error:
                 form.add_service_error(error)
             else:
@@ -73,7 +73,7 @@ def lab_order(request, patient_id: str, order_id: int):
         name = _patient_name(context, patient_id)
         requests = [repo.read("ServiceRequest", i).as_dict() for i in order.service_request_ids]
     except Forbidden as error:
-        return render(request, "web/forbidden.html", {"missing": [str(error)]}, status=403)
+        return forbidden_page(request, error)
     audit.record(context, "read", patient_id=patient_id, resource_type="ServiceRequest",
                  resource_ids=[f"ServiceRequest/{r['id']}" for r in requests], query=f"ui: lab order {order.pk}")
     rows = [{"id": r["id"], "test": common.words_of(r.get("code")), "status": r.get("status", ""),

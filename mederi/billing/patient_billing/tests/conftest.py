@@ -11,6 +11,7 @@ from mederi.billing.remittance.tests.conftest import clinic, era, make_claim, st
 from mederi.billing.tests.conftest import context_of, system_repository
 from mederi.core.context import Context
 
+from ..gateway import tokenize_as_a_browser
 from ..standin import StandInGateway
 
 SYSTEM = Context.system("test")
@@ -22,9 +23,16 @@ VISA, DECLINED, NO_FUNDS = "4242 4242 4242 4242", "4000 0000 0000 0002", "400000
 @pytest.fixture
 def gateway(settings):
     """The stand-in gateway, the one this installation is configured to use during the test."""
-    with StandInGateway(key="sk_test", today=lambda: TODAY) as running:
+    with StandInGateway(key="sk_test", publishable_key="pk_test", today=lambda: TODAY) as running:
         settings.MEDERI_PAYMENT_GATEWAY_URL, settings.MEDERI_PAYMENT_GATEWAY_KEY = running.url, "sk_test"
+        settings.MEDERI_PAYMENT_GATEWAY_PUBLISHABLE_KEY = "pk_test"
         yield running
+
+
+def typed(number: str, expiry: str = "12/28", cvc: str = "123", holder: str = "") -> str:
+    """The token the payment page's script gets from the gateway for a card typed in the browser."""
+    month, year = expiry.split("/")
+    return tokenize_as_a_browser(number, int(month), 2000 + int(year), cvc, holder).token
 
 
 @pytest.fixture

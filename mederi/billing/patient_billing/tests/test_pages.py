@@ -11,7 +11,7 @@ from mederi.billing.ledger import selectors as ledger_selectors
 from mederi.billing.remittance.tests.test_pages import signed_in
 
 from ..models import CardCharge, PaymentPlan, Statement
-from .conftest import NO_FUNDS, VISA
+from .conftest import NO_FUNDS, VISA, typed
 
 URL = "/billing/patient-billing/patients/pat-jane/"
 
@@ -30,8 +30,8 @@ def test_a_biller_makes_a_statement_and_downloads_it(owing, gateway):
 
 def test_a_card_payment_kept_on_file_then_a_plan_on_the_page(owing, gateway):
     client = signed_in("bea", "biller")
-    page = client.post(URL, {"action": "pay", "pay-amount": "5.00", "pay-number": VISA, "pay-expiry": "12/28",
-                             "pay-cvc": "123", "pay-holder": "Jane Doe", "pay-keep": "on"}, follow=True)
+    page = client.post(URL, {"action": "pay", "pay-amount": "5.00", "pay-token": typed(VISA, holder="Jane Doe"),
+                             "pay-holder": "Jane Doe", "pay-keep": "on"}, follow=True)
     assert "5.00 paid by visa ending 4242: receipt R" in page.content.decode()
     card = CardCharge.objects.get().card
     page = client.post(URL, {"action": "plan", "plan-amount": "15.00", "plan-months": "3",
@@ -41,14 +41,38 @@ def test_a_card_payment_kept_on_file_then_a_plan_on_the_page(owing, gateway):
     assert PaymentPlan.objects.get().instalments.count() == 3
 
 
-def test_a_declined_card_is_shown_at_the_form_without_the_card_number(owing, gateway):
+def test_a_declined_card_is_shown_at_the_form_which_asks_for_the_card_again(owing, gateway):
     client = signed_in("bea", "biller")
-    response = client.post(URL, {"action": "pay", "pay-amount": "20.00", "pay-number": NO_FUNDS,
-                                 "pay-expiry": "12/28", "pay-cvc": "123"})
+    token = typed(NO_FUNDS)
+    response = client.post(URL, {"action": "pay", "pay-amount": "20.00", "pay-token": token})
     text = response.content.decode()
     assert response.status_code == 400 and "the card has insufficient funds" in text
-    assert NO_FUNDS not in text and 'value="123"' not in text
+    assert token not in text  # the declined card's token is not offered again
     assert ledger_selectors.balance_of("patient:pat-jane") == Decimal("20.00")
+
+
+def test_the_card_fields_are_never_posted_and_the_page_may_reach_only_the_gateway(owing, gateway):
+    page = signed_in("bea", "biller").get(URL)
+    html = page.content.decode()
+    for field in ("card-number", "card-expiry", "card-cvc"):
+        tag = html[html.index(f'<input id="{field}"'):]
+        assert "name=" not in tag[:tag.index(">")]
+    assert f'data-gateway="{gateway.url}"' in html and 'data-key="pk_test"' in html and "sk_test" not in html
+    assert page["Content-Security-Policy"].endswith(f"connect-src 'self' {gateway.url}")
+
+
+def test_the_front_desk_takes_a_card_payment_but_sees_no_statements_plans_or_refunds(owing, gateway):
+    client = signed_in("fran", "front_desk")
+    html = client.get(URL).content.decode()
+    assert 'id="balance">20.00<' in html and "Take a card payment" in html
+    assert "Make a statement now" not in html and "Payment plan" not in html and "Refund to a card" not in html
+    page = client.post(URL, {"action": "pay", "pay-amount": "20.00", "pay-token": typed(VISA)}, follow=True)
+    assert "20.00 paid by visa ending 4242" in page.content.decode()
+    assert ledger_selectors.balance_of("patient:pat-jane") == Decimal("0.00")
+    refused = client.post(URL, {"action": "refund", "charge": str(CardCharge.objects.get().pk),
+                                "refund-amount": "5.00"}, follow=True)
+    assert "do not allow posting payments" in refused.content.decode()
+    assert ledger_selectors.balance_of("patient:pat-jane") == Decimal("0.00")
 
 
 def test_a_statement_run_with_a_bad_minimum_is_refused_on_the_page(owing):

@@ -16,7 +16,7 @@ from mederi.core.errors import InvalidRequest
 from ..cards import save_card
 from ..models import Instalment, PaymentPlan
 from ..plans import charge_due_instalments, charge_instalment, create_plan, month_later, split
-from .conftest import DECLINED, SYSTEM, TODAY, VISA
+from .conftest import DECLINED, SYSTEM, TODAY, VISA, typed
 
 D = Decimal
 
@@ -43,7 +43,7 @@ def test_a_month_later_is_the_same_day_or_the_months_last(start, months):
 
 
 def test_a_plan_splits_the_balance_into_monthly_instalments(owes_100, biller, gateway):
-    card = save_card(biller, "pat-jane", VISA, "12/28", "123", "Jane Doe")
+    card = save_card(biller, "pat-jane", typed(VISA, "12/28"), "Jane Doe")
     plan = create_plan(biller, "pat-jane", "100.00", "3", dt.date(2026, 3, 31), card.pk)
     schedule = [(i.number, i.due, i.amount, i.status) for i in plan.instalments.all()]
     assert schedule == [(1, dt.date(2026, 3, 31), D("33.34"), "scheduled"), (2, dt.date(2026, 4, 30), D("33.33"),
@@ -59,7 +59,7 @@ def test_a_plan_splits_the_balance_into_monthly_instalments(owes_100, biller, ga
 ])
 def test_a_bad_plan_is_refused_with_the_field_and_stores_nothing(owes_100, biller, gateway, amount, months, first_due,
                                                                   field, words):
-    card = save_card(biller, "pat-jane", VISA, "12/28", "123")
+    card = save_card(biller, "pat-jane", typed(VISA, "12/28"))
     with pytest.raises(InvalidRequest) as caught:
         create_plan(biller, "pat-jane", amount, months, first_due, card.pk)
     assert any(i.expression == field and words in i.diagnostics for i in caught.value.issues), caught.value.issues
@@ -67,13 +67,13 @@ def test_a_bad_plan_is_refused_with_the_field_and_stores_nothing(owes_100, bille
 
 
 def test_a_card_expiring_before_the_last_instalment_is_refused(owes_100, biller, gateway):
-    card = save_card(biller, "pat-jane", VISA, "04/26", "123")
+    card = save_card(biller, "pat-jane", typed(VISA, "04/26"))
     with pytest.raises(InvalidRequest, match="expires before the last instalment"):
         create_plan(biller, "pat-jane", "100.00", "3", dt.date(2026, 3, 31), card.pk)
 
 
 def test_the_job_charges_what_is_due_and_the_plan_completes_when_all_is_paid(owes_100, biller, gateway):
-    card = save_card(biller, "pat-jane", VISA, "12/28", "123")
+    card = save_card(biller, "pat-jane", typed(VISA, "12/28"))
     plan = create_plan(biller, "pat-jane", "100.00", "2", TODAY, card.pk)
     assert charge_due_instalments(SYSTEM, TODAY) == {"paid": 1, "missed": 0}
     assert charge_due_instalments(SYSTEM, TODAY) == {"paid": 0, "missed": 0}  # nothing twice
@@ -86,7 +86,7 @@ def test_the_job_charges_what_is_due_and_the_plan_completes_when_all_is_paid(owe
 
 
 def test_a_declined_instalment_is_missed_with_the_reason_tried_again_and_paid_by_a_person(owes_100, biller, gateway):
-    card = save_card(biller, "pat-jane", DECLINED, "12/28", "123")  # tokenized fine, declined when charged
+    card = save_card(biller, "pat-jane", typed(DECLINED, "12/28"))  # tokenized fine, declined when charged
     plan = create_plan(biller, "pat-jane", "100.00", "2", TODAY, card.pk)
     assert charge_due_instalments(SYSTEM, TODAY) == {"paid": 0, "missed": 1}
     missed = plan.instalments.get(number=1)
