@@ -19,7 +19,9 @@ def physician(transactional_db):
 def test_a_physician_signs_in_with_the_keyboard_and_out_again(live_server, page, physician):
     page.goto(f"{live_server.url}/")
     assert page.url.startswith(f"{live_server.url}/accounts/login/")
-    page.keyboard.type("drwho")  # the username field has focus on arrival
+    # The username field takes the focus on arrival (autofocus runs just after the page has loaded).
+    page.wait_for_function("document.activeElement && document.activeElement.id === 'id_username'")
+    page.keyboard.type("drwho")
     page.keyboard.press("Tab")
     page.keyboard.type("a-long-demo-password")
     page.keyboard.press("Enter")
