@@ -59,8 +59,22 @@ def statement_pdf(data: StatementData) -> bytes:
     pdf.cell(0, 8, f"Balance due: ${_money(data.balance)}", border=1, align="C", new_x="LMARGIN", new_y="NEXT")
     pdf.set_y(max(pdf.get_y(), top + 40))
 
+    pdf.set_font("Helvetica", size=9)
+    summary = [(f"Previous balance (statement {data.previous_number} of {data.previous_date:%m/%d/%Y})"
+                if data.previous_number else "Previous balance", data.previous_balance),
+               ("Your share of visits, new or changed", data.new_charges),
+               ("Payments, refunds and other credits", data.payments_and_credits)]
+    for label, amount in summary:
+        pdf.cell(150, 5, _text(label))
+        pdf.cell(40, 5, _money(amount), align="R", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("Helvetica", "B", 9)
+    pdf.cell(150, 5, "Balance due", border="T")
+    pdf.cell(40, 5, _money(data.balance), border="T", align="R", new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(2)
+
     pdf.set_font("Helvetica", "B", 11)
-    pdf.cell(0, 7, "Visits", new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(0, 7, "Visits" + (" since your last statement, or still with insurance" if data.previous_number else ""),
+             new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("Helvetica", "B", 8)
     for label, width in VISIT_COLUMNS:
         pdf.cell(width, 5, label, border="B", align="L" if label in ("Date", "Visit") else "R")
@@ -78,11 +92,13 @@ def statement_pdf(data: StatementData) -> bytes:
         pdf.cell(0, 4, _text(f"claim {visit.claim_number} - {visit.status}"), new_x="LMARGIN", new_y="NEXT")
         pdf.set_font("Helvetica", size=8)
     if not data.visits:
-        pdf.cell(0, 5, "No visits billed to insurance on this account.", new_x="LMARGIN", new_y="NEXT")
+        pdf.cell(0, 5, "No visit changed since your last statement." if data.previous_number else
+                 "No visits billed to insurance on this account.", new_x="LMARGIN", new_y="NEXT")
 
     pdf.ln(3)
     pdf.set_font("Helvetica", "B", 11)
-    pdf.cell(0, 7, "Payments and other activity", new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(0, 7, "Payments and other activity" + (" since your last statement" if data.previous_number else ""),
+             new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("Helvetica", size=8)
     for line in data.activity:
         pdf.cell(22, 5, line.day.isoformat())

@@ -2,7 +2,11 @@
 
 `statement_data` gathers one patient's statement from the record (practice, guarantor, claims)
 and the ledger (per claim: charges, insurance paid, adjustments and the patient's share; the
-account's other movements: payments, refunds, write-offs; aging of the balance). `issue_statement`
+account's other movements: payments, refunds, write-offs; aging of the balance). A statement
+tells what changed since the patient's previous one: it opens with that statement's balance
+(what the ledger held when it was made), lists the visits the ledger moved on since then or still
+waiting for insurance, and the payments and other activity posted since; the previous balance
+plus that activity is the balance due. `issue_statement`
 draws the PDF and writes it into the record as an Invoice (status issued, one line per visit,
 `totalNet` = the balance due, the PDF in the `urn:mederi:statement-pdf` extension as an
 Attachment), indexed by a `Statement` row; the PDF is read back from the Invoice to download it
@@ -20,7 +24,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import Max, Sum
 
 from mederi.billing import claim_status, practice
 from mederi.billing.claims.selectors import person_name
@@ -87,6 +91,11 @@ class StatementData:
     aging: list[tuple[str, Decimal]]
     plan: str = ""  # the payment plan's next instalment, in words
     number: str = ""
+    previous_number: str = ""  # the patient's previous statement, whose balance this one starts from
+    previous_date: dt.date | None = None
+    previous_balance: Decimal = ZERO
+    new_charges: Decimal = ZERO  # since the previous statement: the patient's share of visits, net of changes
+    payments_and_credits: Decimal = ZERO  # since the previous statement: everything else (negative lowers it)
     how_to_pay: list[str] = field(default_factory=list)
 
     @property
@@ -127,19 +136,22 @@ def _recipient(repository: Repository, patient: dict) -> Address:
     return Address(person_name(patient), _address_lines(patient))
 
 
-def _sums_by_claim(numbers: list[str], patient_key: str) -> dict[str, dict[str, int]]:
-    """Cents per claim number and kind of account (the patient's own account as "patient")."""
+def _sums_by_claim(numbers: list[str], patient_key: str) -> tuple[dict[str, dict[str, int]], dict[str, dt.datetime]]:
+    """Cents per claim number and kind of account (the patient's own account as "patient"), and when
+    each claim's last posting was made."""
     sums: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    latest: dict[str, dt.datetime] = {}
     if not numbers:
-        return sums
+        return sums, latest
     rows = (Posting.objects.filter(claim_number__in=numbers).values("claim_number", "account__kind", "account__key")
-            .annotate(cents=Sum("amount_cents")).order_by())
+            .annotate(cents=Sum("amount_cents"), latest=Max("transaction__posted_at")).order_by())
     for row in rows:
-        kind = row["account__kind"]
+        kind, number = row["account__kind"], row["claim_number"]
         if kind == Account.PATIENT and row["account__key"] != patient_key:
             continue
-        sums[row["claim_number"]][kind] += row["cents"]
-    return sums
+        sums[number][kind] += row["cents"]
+        latest[number] = max(latest.get(number, row["latest"]), row["latest"])
+    return sums, latest
 
 
 def _codes_in_words(codes: list[str]) -> str:
@@ -149,11 +161,13 @@ def _codes_in_words(codes: list[str]) -> str:
     return "Visit: " + ", ".join(codes[:3]) + (f" +{len(codes) - 3} more" if len(codes) > 3 else "")
 
 
-def _visits(repository: Repository, patient_id: str, patient_key: str) -> list[Visit]:
+def _visits(repository: Repository, patient_id: str, patient_key: str, since: dt.datetime | None) -> list[Visit]:
+    """The billed visits; after a previous statement (`since`), those the ledger moved on since then
+    and those insurance has not answered yet."""
     claims = [s.as_dict() for s in repository.search("Claim", [("patient", f"Patient/{patient_id}"),
                                                                  ("_count", "200")]).matches]
     claims = [c for c in claims if c.get("status") == "active" and claim_status.claim_number(c)]
-    sums = _sums_by_claim([claim_status.claim_number(c) for c in claims], patient_key)
+    sums, latest = _sums_by_claim([claim_status.claim_number(c) for c in claims], patient_key)
     visits = []
     for claim in claims:
         number, status = claim_status.claim_number(claim), claim_status.status_of(claim)
@@ -161,6 +175,9 @@ def _visits(repository: Repository, patient_id: str, patient_key: str) -> list[V
         if status in UNBILLED and not moved:
             continue
         moved = moved or {}
+        processed = Account.CASH in moved or Account.CONTRACTUAL in moved
+        if since is not None and processed and latest.get(number, since) <= since:
+            continue  # settled on an earlier statement
         charges = as_money(-moved.get(Account.REVENUE, 0)) if Account.REVENUE in moved \
             else Decimal(str(claim["total"]["value"])).quantize(Decimal("0.01"))
         codes = [c.get("code", "") for item in claim.get("item") or ()
@@ -171,16 +188,18 @@ def _visits(repository: Repository, patient_id: str, patient_key: str) -> list[V
             _codes_in_words(codes), charges, paid,
             as_money(sum(moved.get(k, 0) for k in (Account.CONTRACTUAL, Account.OTHER_ADJUSTMENT, Account.WRITE_OFF))),
             as_money(moved.get(Account.PATIENT, 0)),
-            "Processed by insurance" if Account.CASH in moved or Account.CONTRACTUAL in moved else
-            claim_status.LABELS[status] + ": waiting for insurance"))
+            "Processed by insurance" if processed else claim_status.LABELS[status] + ": waiting for insurance"))
     visits.sort(key=lambda v: (v.service_date, v.claim_number))
     return visits
 
 
-def _activity(patient_key: str, claim_numbers: set[str]) -> list[Activity]:
-    """The account's movements not shown with a visit: payments, refunds, write-offs, credits."""
-    postings = (Posting.objects.filter(account__key=patient_key).select_related("transaction")
-                .order_by("transaction__effective_date", "transaction_id", "pk"))
+def _activity(patient_key: str, claim_numbers: set[str], since: dt.datetime | None) -> list[Activity]:
+    """The account's movements not shown with a visit (payments, refunds, write-offs, credits), those
+    posted after `since` when there was a previous statement."""
+    postings = Posting.objects.filter(account__key=patient_key)
+    if since is not None:
+        postings = postings.filter(transaction__posted_at__gt=since)
+    postings = postings.select_related("transaction").order_by("transaction__effective_date", "transaction_id", "pk")
     lines = []
     for posting in postings:
         if posting.claim_number and posting.claim_number in claim_numbers:
@@ -216,19 +235,38 @@ def _plan_words(patient_id: str) -> str:
             f"{plan.instalments.count()}).")
 
 
+def _movements(patient_key: str, since: dt.datetime | None) -> tuple[Decimal, Decimal, Decimal]:
+    """(balance at `since`, visits' shares posted after it, other postings after it): together the balance."""
+    before = visits = other = 0
+    for row in Posting.objects.filter(account__key=patient_key).values("claim_number", "transaction__posted_at",
+                                                                        "amount_cents").order_by():
+        if since is not None and row["transaction__posted_at"] <= since:
+            before += row["amount_cents"]
+        elif row["claim_number"]:
+            visits += row["amount_cents"]
+        else:
+            other += row["amount_cents"]
+    return as_money(before), as_money(visits), as_money(other)
+
+
 def statement_data(context: Context, patient_id: str, statement_date: dt.date | None = None) -> StatementData:
     repository = Repository(context)
     patient = repository.read("Patient", patient_id).as_dict()
     key = ledger.patient_account(patient_id)
     practice_address, phone = _practice(repository)
-    visits = _visits(repository, patient_id, key)
+    previous = Statement.objects.filter(patient_id=patient_id).order_by("-created", "-pk").first()
+    since = previous.created if previous else None
+    visits = _visits(repository, patient_id, key, since)
     statement_date = statement_date or practice.today()
     mrn = next((i.get("value", "") for i in patient.get("identifier") or ()
                 if any(c.get("code") == "MR" for c in (i.get("type") or {}).get("coding") or ())), "")
     data = StatementData(
         patient_id, person_name(patient), mrn or patient_id, statement_date, practice_address, phone,
-        _recipient(repository, patient), visits, _activity(key, {v.claim_number for v in visits}),
+        _recipient(repository, patient), visits, _activity(key, {v.claim_number for v in visits}, since),
         ledger_selectors.balance_of(key), _aging(key, statement_date), _plan_words(patient_id))
+    data.previous_balance, data.new_charges, data.payments_and_credits = _movements(key, since)
+    if previous is not None:
+        data.previous_number, data.previous_date = previous.number, previous.statement_date
     data.how_to_pay = [
         "At the front desk: cash, check or card.",
         f"By phone with a card: call {phone}." if phone else "By phone with a card: call the front desk.",

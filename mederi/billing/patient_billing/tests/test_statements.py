@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import io
+import uuid
 from decimal import Decimal
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from pypdf import PdfReader
 
 from mederi.billing.ledger import selectors as ledger_selectors
@@ -132,3 +135,56 @@ def test_the_statements_command_makes_them_with_a_progress_bar_and_refuses_a_bad
         cli.main(["statements", "--date", "10/03/2026"])
     assert refused.value.code == 2 and "YYYY-MM-DD" in capsys.readouterr().err
     assert Statement.objects.count() == 1
+
+
+def test_the_next_statement_starts_from_the_last_ones_balance_and_shows_only_what_changed(owing, biller):
+    first = issue_statement(biller, "pat-jane")
+    collect_payment(SYSTEM, "pat-jane", "5.00", "cash", kind="balance")
+    make_claim("C000000002", lines=(("99214", "200.00"),), day="2026-03-01")  # sent, no answer yet
+    data = statement_data(biller, "pat-jane")
+    assert (data.previous_number, data.previous_balance) == (first.number, D("20.00"))
+    assert [v.claim_number for v in data.visits] == ["C000000002"]  # the first visit was settled last time
+    assert [(a.description, a.amount) for a in data.activity] == [("Patient payment: Balance payment by cash",
+                                                                    D("-5.00"))]
+    assert (data.new_charges, data.payments_and_credits, data.balance) == (D("0.00"), D("-5.00"), D("15.00"))
+    text = text_of(statement_pdf_of(biller, issue_statement(biller, "pat-jane").number)[1])
+    assert f"Previous balance (statement {first.number} of 03/10/2026)" in text
+    assert "claim C000000002" in text and "claim C000000001" not in text and "Balance due: $15.00" in text
+
+
+def test_a_visit_insurance_changes_after_a_statement_is_on_the_next_one(owing, biller):
+    issue_statement(biller, "pat-jane")
+    reversal = claim_payment("C000000001", "-120.00",
+                             paid_line("99213", "-150.00", "-100.00", "C000000001-1", Adjustment("CO", "45", D("-30.00")),
+                                       Adjustment("PR", "2", D("-20.00"))),
+                             paid_line("36415", "-30.00", "-20.00", "C000000001-2", Adjustment("CO", "45", D("-10.00"))),
+                             status="22", charge="-180.00")
+    post_remittance(SYSTEM, era(reversal, trace="EFT-5002", control=2))
+    data = statement_data(biller, "pat-jane")
+    assert [v.claim_number for v in data.visits] == ["C000000001"]
+    assert (data.previous_balance, data.new_charges, data.balance) == (D("20.00"), D("-20.00"), D("0.00"))
+
+
+money = st.decimals(min_value=D("0.01"), max_value=D("500.00"), places=2)
+steps = st.lists(st.one_of(st.tuples(st.just("pay"), money), st.tuples(st.just("share"), money),
+                           st.tuples(st.just("statement"), st.just(D("0")))), max_size=8)
+
+
+@settings(max_examples=25, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(steps=steps)
+def test_each_statement_adds_up_from_the_previous_one(owing, biller, steps):
+    """Whatever is posted between statements: previous balance + visits' shares + other activity = balance due,
+    and the previous balance is the one the previous statement showed."""
+    shown = [s.balance for s in Statement.objects.filter(patient_id="pat-jane").order_by("created", "pk")]
+    for kind, amount in steps:
+        if kind == "pay":
+            collect_payment(SYSTEM, "pat-jane", amount, "cash", kind="balance")
+        elif kind == "share":  # a patient share on the visit, as an 835 leaves it
+            ledger.post(ledger.Draft("insurance_payment", "test", str(uuid.uuid4()), [
+                ledger.Entry("patient:pat-jane", amount, claim_number="C000000001"),
+                ledger.Entry(ledger.REVENUE, -amount, claim_number="C000000001")]))
+        else:
+            shown.append(issue_statement(biller, "pat-jane").balance)
+        data = statement_data(biller, "pat-jane")
+        assert data.previous_balance + data.new_charges + data.payments_and_credits == data.balance
+        assert data.previous_balance == (shown[-1] if shown else D("0.00"))
