@@ -1,4 +1,5 @@
-"""The stand-in clearinghouse's answer to a claim file: a 999 for the file and a 277CA for its claims.
+"""The stand-in clearinghouse's answer to a claim file: a 999 for the file and a 277CA for its claims,
+or only a TA1 refusing the file when its envelope (ISA/IEA, GS/GE) cannot be read.
 
 `ClaimAcknowledger` is a responder for `StandIn` (or the in-process connector): given an 837P it
 returns {"999": ..., "277": ...}, real X12 files written by `x12.acknowledgement_writer`. What it
@@ -18,7 +19,9 @@ import threading
 from collections.abc import Callable, Iterable
 
 from mederi.billing.x12.acknowledgement import ElementError, SegmentError, Status
-from mederi.billing.x12.acknowledgement_writer import SubmittedClaim, build_277ca, build_999, submitted_claims
+from mederi.billing.x12.acknowledgement_writer import (SubmittedClaim, build_277ca, build_999, build_ta1,
+                                                       submitted_claims)
+from mederi.billing.x12.envelope import X12Error, parse_all
 
 UNKNOWN_MEMBER = Status("A3", "33", "IL")
 UNREGISTERED_NPI = Status("A7", "562", "85")
@@ -55,6 +58,12 @@ class ClaimAcknowledger:
     def __call__(self, payload: bytes, kind: str) -> bytes | dict[str, bytes] | None:
         if not kind.startswith("837"):
             return self.other(payload, kind) if self.other else None
+        now = dt.datetime.now().replace(second=0, microsecond=0)
+        note = envelope_problem(payload)
+        if note:
+            sender = payload[35:50].decode("ascii", "replace").strip() or "PRACTICE"
+            return {"TA1": build_ta1(payload, control_number=self._next(), sender_id=self.sender_id,
+                                     receiver_id=sender, when=now, code="R", note=note).encode("ascii")}
         groups = submitted_claims(payload)
         receiver = groups[0].sender_id if groups else "PRACTICE"
         errors: dict[str, list[SegmentError]] = {}
@@ -64,7 +73,6 @@ class ClaimAcknowledger:
                     errors.setdefault(claim.set_control_number, []).append(SegmentError(
                         "CLM", str(claim.position), "2300", "8", claim.claim_number,
                         [ElementError("1", "1028", "7", claim.claim_number)]))
-        now = dt.datetime.now().replace(second=0, microsecond=0)
         answers = {"999": build_999(payload, control_number=self._next(), sender_id=self.sender_id,
                                     receiver_id=receiver, when=now, errors=errors).encode("ascii")}
         passed = {claim.set_control_number for group in groups for claim in group.claims} - set(errors)
@@ -74,3 +82,21 @@ class ClaimAcknowledger:
                                          payer_id=self.payer_id, decide=self.decide,
                                          only_sets=passed).encode("ascii")
         return answers
+
+
+def envelope_problem(payload: bytes) -> str:
+    """The TA105 note code for what is wrong with the file's envelope, or "" when it reads."""
+    try:
+        parse_all(payload)
+    except X12Error as error:
+        text = str(error)
+        if "IEA02" in text:
+            return "001"  # header and trailer control numbers differ
+        if "IEA01" in text:
+            return "021"  # wrong count of groups
+        if "truncated" in text or "cut short" in text:
+            return "023"
+        if error.segment_id in ("ISA", "IEA", None):
+            return "022"
+        return "024"
+    return ""

@@ -1,4 +1,9 @@
-"""What the 999 and 277CA answering a claim file do: claims accepted or rejected, rejections queued.
+"""What the TA1, 999 and 277CA answering a claim file do: claims accepted or rejected, rejections queued.
+
+- A **TA1** (the clearinghouse's interchange acknowledgement) names the claim file by its ISA13.
+  Refused (R), the whole file was not read: every claim in it moves submitted → rejected, with the
+  note code in words, and must be sent again. Received (A, or E with errors noted) changes no claim:
+  the 999 that follows says what became of them.
 
 - A **999** (the clearinghouse's implementation acknowledgement) names the claim file's group by its
   GS06 (which the 837 writer sets to the file's own control number) and each transaction set by its
@@ -26,7 +31,7 @@ from mederi.billing.claims.submit import _payer_of, require_submitting
 from mederi.billing.claims.tables import BatchClaim
 from mederi.billing.models import Interchange
 from mederi.billing.remittance.resources import stable_id
-from mederi.billing.x12.acknowledgement import parse_277ca, parse_999
+from mederi.billing.x12.acknowledgement import parse_277ca, parse_999, parse_ta1
 from mederi.billing.x12.acknowledgement_writer import submitted_claims
 from mederi.billing.x12.envelope import X12Error
 from mederi.core import clock
@@ -105,15 +110,39 @@ def answers_of_999(data: bytes | str, name: str) -> tuple[list[Answer], list[str
     return answers, notes
 
 
-def _claim_file(group_control_number: str, name: str) -> Interchange:
-    """The claim file a 999 answers: the 837 whose ISA13 (and so GS06) is the group control number."""
+def answers_of_ta1(data: bytes | str, name: str) -> tuple[list[Answer], list[str]]:
+    """A refusing TA1's answer for every claim of the file it names, and notes on the files it received."""
+    try:
+        acknowledgements = parse_ta1(data)
+    except X12Error as error:
+        raise _unreadable(name, error) from None
+    answers, notes = [], []
+    for ack in acknowledgements:
+        sent = _claim_file(ack.control_number, name, "claim file")
+        if not ack.refused:
+            notes.append(f"claim file {sent.request_id} {ack.words()}")
+            continue
+        claim_ids = dict(BatchClaim.objects.filter(interchange=sent).values_list("claim_number", "claim_id"))
+        for claim in (claim for group in submitted_claims(sent.content) for claim in group.claims):
+            answers.append(Answer(
+                claim.claim_number, False, f"TA1 R {ack.note}"[:120],
+                f"Clearinghouse (TA1 for file {sent.request_id}): the whole file was {ack.words()}. Nothing in it "
+                "was read: correct the file's envelope and send the claim again.",
+                f"TA1:{ack.sender_id}:{ack.control_number}:{claim.claim_number}:R:{ack.note}"[:200],
+                claim_ids.get(claim.claim_number, "")))
+    return answers, notes
+
+
+def _claim_file(group_control_number: str, name: str, what: str = "claim group") -> Interchange:
+    """The claim file a 999 answers (the 837 whose ISA13, and so GS06, is the group control number), or
+    a TA1 (`what` "claim file": the ISA13 itself)."""
     number = group_control_number.strip()
     sent = None
     if number.isdigit():
         sent = (Interchange.objects.filter(direction=Interchange.OUTBOUND, kind="837",
                                            control_number=f"{int(number):09d}").order_by("-pk").first())
     if sent is None:
-        raise InvalidRequest.single(f"{name} acknowledges claim group {number}, which matches no claim file sent "
+        raise InvalidRequest.single(f"{name} acknowledges {what} {number}, which matches no claim file sent "
                                     "from here; nothing was changed", expression="file")
     return sent
 
@@ -141,6 +170,13 @@ def apply_999(context: Context, data: bytes | str, *, name: str, inbound: Inboun
     require_submitting(context)
     answers, notes = answers_of_999(data, name)
     return _apply(context, ClaimAcknowledgement.FUNCTIONAL, answers, name, inbound, notes)
+
+
+def apply_ta1(context: Context, data: bytes | str, *, name: str, inbound: InboundFile | None = None) -> str:
+    """Read a TA1: a refused claim file's claims are rejected; returns what came of it, in words."""
+    require_submitting(context)
+    answers, notes = answers_of_ta1(data, name)
+    return _apply(context, ClaimAcknowledgement.INTERCHANGE, answers, name, inbound, notes)
 
 
 def apply_277ca(context: Context, data: bytes | str, *, name: str, inbound: InboundFile | None = None) -> str:

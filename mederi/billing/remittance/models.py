@@ -135,7 +135,7 @@ class InboundFile(models.Model):
 
 
 class ClaimAcknowledgement(models.Model):
-    """What a 999 (clearinghouse) or 277CA (payer) said about one claim, and what it did to the claim.
+    """What a TA1 or 999 (clearinghouse) or 277CA (payer) said about one claim, and what it did to the claim.
 
     A rejected claim waits here, with the reason in words, until a person says what was done about
     it (fixed and sent again, voided...): that is the rejections work queue. `source_key` names the
@@ -143,8 +143,9 @@ class ClaimAcknowledgement(models.Model):
     arriving again in another file changes nothing.
     """
 
-    FUNCTIONAL, PAYER = "999", "277CA"
-    KINDS = [(FUNCTIONAL, "999 (clearinghouse)"), (PAYER, "277CA (payer)")]
+    INTERCHANGE, FUNCTIONAL, PAYER = "TA1", "999", "277CA"
+    KINDS = [(INTERCHANGE, "TA1 (clearinghouse, the file's envelope)"), (FUNCTIONAL, "999 (clearinghouse)"),
+             (PAYER, "277CA (payer)")]
     ACCEPTED, REJECTED = "accepted", "rejected"
     OUTCOMES = [(ACCEPTED, "Accepted"), (REJECTED, "Rejected")]
 

@@ -1,4 +1,4 @@
-"""Picking up what clearinghouses send back (835s, 999s and 277CAs) and processing each file once.
+"""Picking up what clearinghouses send back (835s, TA1s, 999s and 277CAs) and processing each file once.
 
 Two steps, each safe to die in:
 
@@ -8,7 +8,7 @@ Two steps, each safe to die in:
    and checksum, committed at once) before anything else happens; a file whose checksum is already
    recorded is not stored again. A dropped file is then moved into the folder's done/ subfolder.
 2. **Process.** Every recorded file still `received` whose kind has a handler is handled — an 835 is
-   posted, a 999 or 277CA moves the claims it answers (`acknowledgements.py`) — and marked processed
+   posted, a TA1, 999 or 277CA moves the claims it answers (`acknowledgements.py`) — and marked processed
    in the same database transaction as that work. If the job dies in between, the file is still
    `received` and the next run handles it; handling is idempotent anyway.
    A file that cannot be read is marked failed with the reason, and stays for a person to see.
@@ -62,6 +62,12 @@ def _acknowledge_999(context: Context, inbound: InboundFile) -> str:
     return apply_999(context, bytes(inbound.content), name=inbound.name, inbound=inbound)
 
 
+def _acknowledge_ta1(context: Context, inbound: InboundFile) -> str:
+    from .acknowledgements import apply_ta1
+
+    return apply_ta1(context, bytes(inbound.content), name=inbound.name, inbound=inbound)
+
+
 def _acknowledge_277(context: Context, inbound: InboundFile) -> str:
     from .acknowledgements import apply_277ca
 
@@ -71,6 +77,7 @@ def _acknowledge_277(context: Context, inbound: InboundFile) -> str:
 register_handler("835", _post_835)
 register_handler("999", _acknowledge_999)
 register_handler("277", _acknowledge_277)
+register_handler("TA1", _acknowledge_ta1)
 
 
 def inbox() -> Path:
@@ -92,9 +99,12 @@ class PickupReport:
 
 def _kind_of(data: bytes, name: str) -> str:
     try:
-        kinds = [tx.id for interchange in parse_all(data, strict=False) for tx in interchange.transactions]
+        interchanges = parse_all(data, strict=False)
     except X12Error:
-        kinds = []
+        interchanges = []
+    kinds = [tx.id for interchange in interchanges for tx in interchange.transactions]
+    if any(interchange.interchange_acks for interchange in interchanges) and not kinds:
+        return "TA1"  # only interchange acknowledgements: the envelope of a file sent was refused (or taken)
     if kinds:
         return kinds[0][:4]
     suffix = name.rsplit(".", 1)[-1] if "." in name else ""

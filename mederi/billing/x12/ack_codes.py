@@ -1,4 +1,6 @@
-"""The code lists of the 999 and 277CA acknowledgements, in words a biller can act on.
+"""The code lists of the TA1, 999 and 277CA acknowledgements, in words a biller can act on.
+
+TA1 (the interchange acknowledgement): TA104 acknowledgement codes and TA105 note codes.
 
 999 (005010X231A1): IK304 segment errors, IK403 element errors, IK501 / AK901 acknowledgement
 codes and the IK502 / AK905 transaction-set and group errors. 277CA (005010X214): the claim status
@@ -163,6 +165,52 @@ ENTITIES = {  # STC01-3
     "QC": "patient",
     "TT": "transfer-to (clearinghouse)",
 }
+
+
+INTERCHANGE_ACK_CODES = {  # TA104
+    "A": "received without errors",
+    "E": "received, with errors noted",
+    "R": "refused: the whole file was not read",
+}
+
+INTERCHANGE_NOTES = {  # TA105
+    "000": "no error",
+    "001": "the control numbers in the ISA header and IEA trailer differ",
+    "002": "the control standards identifier is not supported",
+    "003": "this version of the interchange controls is not supported",
+    "004": "the segment terminator is not valid",
+    "005": "the sender id qualifier is not valid",
+    "006": "the sender id is not valid",
+    "007": "the receiver id qualifier is not valid",
+    "008": "the receiver id is not valid",
+    "009": "the receiver id is not known to the clearinghouse",
+    "010": "the authorization information qualifier is not valid",
+    "011": "the authorization information is not valid",
+    "012": "the security information qualifier is not valid",
+    "013": "the security information is not valid",
+    "014": "the interchange date is not valid",
+    "015": "the interchange time is not valid",
+    "016": "the interchange standards identifier is not valid",
+    "017": "the interchange version is not valid",
+    "018": "the interchange control number is not valid",
+    "019": "the acknowledgment-requested flag is not valid",
+    "020": "the test/production indicator is not valid",
+    "021": "the number of functional groups in the IEA is wrong",
+    "022": "the envelope's structure is not valid",
+    "023": "the file ended too early: it may have been cut short",
+    "024": "the content of the interchange is not valid (a GS segment, for example)",
+    "025": "this interchange control number was used before: the file looks like a duplicate",
+    "026": "the element separator is not valid",
+    "027": "the component separator is not valid",
+    "028": "the delivery date of a deferred delivery request is not valid",
+    "029": "the delivery time of a deferred delivery request is not valid",
+    "030": "the delivery time code of a deferred delivery request is not valid",
+    "031": "the grade of service code is not valid",
+}
+
+
+def interchange_note(code: str) -> str:
+    return _with_code(INTERCHANGE_NOTES, code, "TA1 note")
 
 
 def _with_code(table: dict[str, str], code: str, what: str) -> str:

@@ -1,4 +1,9 @@
-"""Reading the acknowledgements a clearinghouse and a payer send back for an 837: the 999 and the 277CA.
+"""Reading the acknowledgements a clearinghouse and a payer send back for an 837: TA1, 999 and 277CA.
+
+- `parse_ta1`: the interchange acknowledgements (TA1, between an ISA and its first GS): which file
+  (TA101, the 837's ISA13), when it was received, and the verdict on its envelope (TA104 A/E/R,
+  TA105 the note code). A clearinghouse sends one when the envelope itself is wrong, so nothing
+  inside the file was read, or when the 837 asked for one (ISA14 = 1).
 
 - `parse_999` (005010X231A1): for each functional group acknowledged (AK1, naming the 837's GS06)
   the answer to each transaction set (AK2 + IK5, naming its ST02) with the errors found (IK3
@@ -19,6 +24,45 @@ from decimal import Decimal
 from . import ack_codes
 from .envelope import Delimiters, Segment, X12Error, element, parse_all
 from .values import read_date, read_decimal
+
+
+@dataclass(frozen=True)
+class InterchangeAcknowledgement:  # TA1
+    sender_id: str  # who sent the TA1 (its own ISA06)
+    control_number: str  # TA101: the ISA13 of the file it answers
+    received: dt.datetime | None  # TA102 and TA103
+    code: str  # TA104: A, E or R
+    note: str  # TA105
+
+    @property
+    def refused(self) -> bool:
+        return self.code == "R"
+
+    def words(self) -> str:
+        verdict = ack_codes.INTERCHANGE_ACK_CODES.get(self.code, f"TA1 code {self.code}")
+        return verdict if self.note in ("", "000") else f"{verdict}; {ack_codes.interchange_note(self.note)}"
+
+
+def parse_ta1(data: str | bytes) -> list[InterchangeAcknowledgement]:
+    """Every TA1 in the file; a file without one is refused."""
+    found = []
+    for interchange in parse_all(data):
+        for segment in interchange.interchange_acks:
+            control, code = element(segment, 1), element(segment, 4)
+            if not control.strip().isdigit():
+                raise X12Error(f"TA101 must be the answered file's interchange control number, not {control!r}",
+                               None, "TA1")
+            if code not in ack_codes.INTERCHANGE_ACK_CODES:
+                raise X12Error(f"TA104 must be A, E or R, not {code!r}", None, "TA1")
+            try:
+                received = dt.datetime.strptime(element(segment, 2) + element(segment, 3), "%y%m%d%H%M")
+            except ValueError:
+                received = None
+            found.append(InterchangeAcknowledgement(interchange.sender_id, control.strip(), received, code,
+                                                    element(segment, 5)))
+    if not found:
+        raise X12Error("this file holds no TA1 interchange acknowledgement")
+    return found
 
 
 @dataclass(frozen=True)

@@ -109,6 +109,18 @@ def _writer(control_number: int, sender_id: str, receiver_id: str, when: dt.date
     return Writer(sender_id=sender_id, receiver_id=receiver_id, control_number=control_number, when=when)
 
 
+def build_ta1(submitted: str | bytes, *, control_number: int, sender_id: str, receiver_id: str,
+              when: dt.datetime, code: str, note: str = "000") -> str:
+    """The TA1 answering the interchange of `submitted` (read without trusting its envelope: that may be
+    what is wrong): `code` A, E or R and the TA105 `note`."""
+    text = submitted.decode("ascii", "replace") if isinstance(submitted, bytes) else submitted
+    answered = text[90:99] if text.startswith("ISA") and len(text) >= 99 else "000000000"  # ISA13, fixed width
+    writer = _writer(control_number, sender_id, receiver_id, when)
+    received = when.strftime("%y%m%d"), when.strftime("%H%M")
+    writer.interchange_acks.append(["TA1", answered if answered.isdigit() else "000000000", *received, code, note])
+    return writer.text()
+
+
 def build_999(submitted: str | bytes, *, control_number: int, sender_id: str, receiver_id: str,
               when: dt.datetime, errors: dict[str, list[SegmentError]] | None = None) -> str:
     """A 999 answering every group of the 837: a transaction set with `errors` (by ST02) is rejected."""

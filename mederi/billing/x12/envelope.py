@@ -123,6 +123,7 @@ class Interchange:
     delimiters: Delimiters
     groups: list[FunctionalGroup] = field(default_factory=list)
     warnings: list[X12Error] = field(default_factory=list)  # problems tolerated when read with strict=False
+    interchange_acks: list[Segment] = field(default_factory=list)  # TA1 segments, between ISA and the first GS
 
     sender_qualifier = property(lambda self: self.header[5])
     sender_id = property(lambda self: self.header[6].strip())
@@ -263,6 +264,10 @@ class _Reader:
         while (segment_id := self.peek()) != "IEA":
             if segment_id is None:
                 raise X12Error("the file ends without an IEA segment: it may be truncated")
+            if segment_id == "TA1" and not interchange.groups:  # an interchange acknowledgement
+                interchange.interchange_acks.append(self.segments[self.position])
+                self.position += 1
+                continue
             if segment_id != "GS":
                 raise X12Error(
                     f"found {segment_id} where a functional group (GS) or the IEA trailer should be",
@@ -466,6 +471,7 @@ class Writer:
         self.application_sender_id = application_sender_id or sender_id.strip()
         self.application_receiver_id = application_receiver_id or receiver_id.strip()
         self.groups: list[tuple[Segment, list[list[Segment]]]] = []  # (GS, segments of each transaction set)
+        self.interchange_acks: list[Segment] = []  # TA1 segments, written right after the ISA
         # GS06 of the first group: an 837's acknowledgement (999 AK102) names the group by it, so
         # claim files number their group with the interchange's own control number to be found again.
         self.first_group_number = group_control_number
@@ -491,7 +497,7 @@ class Writer:
         return control
 
     def segments(self) -> list[Segment]:
-        out = [self.isa]
+        out = [self.isa, *self.interchange_acks]
         for gs, transactions in self.groups:
             out.append(gs)
             for segments in transactions:

@@ -182,3 +182,46 @@ def test_a_999_is_not_applied_to_a_file_whose_group_number_differs(clinic, drop)
     assert pickup.pick_up().failed == ["claims.999"]
     assert "matches no claim file sent from here" in InboundFile.objects.get().message
     assert status(ids["C000000001"]) == "submitted"
+
+
+def a_ta1(text: str, code: str, note: str = "000", control: int = 9) -> str:
+    from mederi.billing.x12.acknowledgement_writer import build_ta1
+
+    return build_ta1(text, control_number=control, sender_id="ACMEHEALTH", receiver_id="RIVERSIDE", when=WHEN,
+                     code=code, note=note)
+
+
+def test_a_ta1_refusing_the_file_rejects_every_claim_in_it_with_the_reason_in_words(clinic, drop):  # noqa: F811
+    text, ids = send(["C000000001", "C000000002"])
+    (drop / "claims-000000042.TA1").write_text(a_ta1(text, "R", "025"))
+    report = pickup.pick_up()
+    assert report.processed == ["claims-000000042.TA1"] and InboundFile.objects.get().kind == "TA1"
+    assert [status(ids[n]) for n in ids] == ["rejected", "rejected"]
+    queued = ClaimAcknowledgement.objects.get(claim_number="C000000001")
+    assert (queued.kind, queued.outcome, queued.resolved_at) == ("TA1", "rejected", None)
+    assert queued.explanation == (
+        "Clearinghouse (TA1 for file claims-000000042.837): the whole file was refused: the whole file was not "
+        "read; this interchange control number was used before: the file looks like a duplicate (TA1 note 025). "
+        "Nothing in it was read: correct the file's envelope and send the claim again.")
+    (drop / "again.TA1").write_text(a_ta1(text, "R", "025", control=10))  # the same answer in another file
+    pickup.pick_up()
+    assert ClaimAcknowledgement.objects.count() == 2
+
+
+def test_a_ta1_receiving_the_file_changes_no_claim_and_says_so(clinic, drop):  # noqa: F811
+    text, ids = send(["C000000001"])
+    (drop / "claims.TA1").write_text(a_ta1(text, "A"))
+    pickup.pick_up()
+    assert status(ids["C000000001"]) == "submitted" and not ClaimAcknowledgement.objects.exists()
+    assert "claim file claims-000000042.837 received without errors" in InboundFile.objects.get().message
+
+
+def test_a_ta1_for_a_file_never_sent_changes_nothing(clinic, drop):  # noqa: F811
+    text, ids = send(["C000000001"])
+    before = record_row_counts()
+    (drop / "stranger.TA1").write_text(a_ta1(text.replace("*000000042*", "*000000077*", 1), "R", "001"))
+    pickup.pick_up()
+    inbound = InboundFile.objects.get()
+    assert inbound.state == InboundFile.FAILED and "matches no claim file sent from here" in inbound.message
+    assert status(ids["C000000001"]) == "submitted" and record_row_counts() == before
+    assert not ClaimAcknowledgement.objects.exists()

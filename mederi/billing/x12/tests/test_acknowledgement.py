@@ -11,8 +11,9 @@ from hypothesis import strategies as st
 
 from mederi.billing.claims.tests.test_837_scenarios import SCENARIOS, interchange
 from mederi.billing.claims.tests.x12valid import x12valid
-from mederi.billing.x12.acknowledgement import ElementError, SegmentError, Status, parse_277ca, parse_999
-from mederi.billing.x12.acknowledgement_writer import build_277ca, build_999, submitted_claims
+from mederi.billing.x12.acknowledgement import (ElementError, SegmentError, Status, parse_277ca, parse_999,
+                                                parse_ta1)
+from mederi.billing.x12.acknowledgement_writer import build_277ca, build_999, build_ta1, submitted_claims
 from mederi.billing.x12.envelope import X12Error, write_interchange
 from mederi.conftest import SHARED_DATA
 
@@ -146,3 +147,55 @@ def test_every_shared_999_and_277_sample_is_read():
         pytest.skip("the shared X12 samples hold no 999 or 277 file")
     for path in samples:
         (parse_999 if path.suffix == ".999" else parse_277ca)(path.read_bytes())
+
+
+@pytest.mark.parametrize("code, note", [("A", "000"), ("E", "020"), ("R", "025")])
+def test_a_ta1_reads_back_as_written_and_pyx12_reads_its_envelope(code, note):
+    sent = claim_file(2)
+    text = build_ta1(sent, control_number=11, sender_id="GW01", receiver_id="SFM01", when=WHEN, code=code, note=note)
+    assert "TA1*" in text and "GS*" not in text  # an interchange with no functional group
+    (ack,) = parse_ta1(text)
+    assert (ack.sender_id, ack.control_number, ack.received, ack.code, ack.note) == (
+        "GW01", sent[90:99], WHEN, code, note)
+    assert ack.refused == (code == "R")
+    assert x12valid(text) == []
+
+
+def test_a_ta1_says_what_is_wrong_in_words():
+    (ack,) = parse_ta1(build_ta1(claim_file(1), control_number=3, sender_id="GW01", receiver_id="SFM01", when=WHEN,
+                                 code="R", note="001"))
+    assert ack.words() == ("refused: the whole file was not read; the control numbers in the ISA header and IEA "
+                           "trailer differ (TA1 note 001)")
+
+
+@pytest.mark.parametrize("element, value, words", [
+    (1, "ABC", "TA101 must be the answered file's interchange control number"),
+    (4, "X", "TA104 must be A, E or R"),
+])
+def test_a_damaged_ta1_is_refused_naming_the_element(element, value, words):
+    text = build_ta1(claim_file(1), control_number=3, sender_id="GW01", receiver_id="SFM01", when=WHEN, code="R",
+                     note="025")
+    segments = text.split("~")
+    index = next(i for i, segment in enumerate(segments) if segment.strip().startswith("TA1*"))
+    fields = segments[index].split("*")
+    fields[element] = value
+    segments[index] = "*".join(fields)
+    with pytest.raises(X12Error, match=words):
+        parse_ta1("~".join(segments))
+
+
+def test_a_file_without_a_ta1_is_not_taken_for_one():
+    with pytest.raises(X12Error, match="holds no TA1"):
+        parse_ta1(ack_999(claim_file(1)))
+
+
+def test_the_stand_in_clearinghouse_refuses_a_claim_file_with_a_broken_envelope_with_a_ta1():
+    from mederi.billing.clearinghouse.claims_responder import ClaimAcknowledger
+
+    sent = claim_file(2)
+    broken = sent.replace("IEA*1*" + sent[90:99], "IEA*1*000000999")  # trailer's control number differs
+    answer = ClaimAcknowledger()(broken.encode(), "837P")
+    assert set(answer) == {"TA1"}
+    (ack,) = parse_ta1(answer["TA1"])
+    assert (ack.control_number, ack.code, ack.note) == (sent[90:99], "R", "001")
+    assert set(ClaimAcknowledger()(sent.encode(), "837P")) == {"999", "277"}  # a sound file is read and answered
