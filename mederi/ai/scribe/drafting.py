@@ -22,7 +22,7 @@ __all__ = ["EmptyTranscript", "Finding", "NoteDraft", "draft_note", "parse_trans
 
 ENGINE = "mederi-scribe"
 MODEL = "extractive-sections"
-VERSION = "1"
+VERSION = "2"  # 2: summary line and return visit in the plan, the visit's reason as chief complaint
 SPEAKERS = {"doctor": "doctor", "dr": "doctor", "clinician": "doctor", "provider": "doctor", "physician": "doctor",
             "patient": "patient", "pt": "patient"}
 

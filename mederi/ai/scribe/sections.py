@@ -210,8 +210,20 @@ PAINFUL = re.compile(r"\b(?:my|the|her|his) ((?:right|left|lower|upper) )?(knee|
                      r"have been |has |keeps |started )?(?:hurting|hurts|pain|aching|sore|bothering)")
 
 
+VISIT_REASON = re.compile(r"\b(?:presents?|presenting|here|is in|comes? in|coming in)(?: today)?(?: to the \w+)? "
+                          r"(?:for|with)(?: an?| the| his| her| their)? (.{3,60}?)(?:,| and (?:he|she|they)\b|\.|$)")
+
+
 def _complaint(units: list[Sentence]) -> str | None:
-    """What the patient first says hurts: "my right knee has been hurting" → "right knee pain"."""
+    """Why the patient came, as the clinician introduced the visit ("… here for follow-up of chronic problems"),
+    else what the patient first says hurts: "my right knee has been hurting" → "right knee pain"."""
+    for unit in units[:12]:
+        text = unit.text.lower()
+        match = VISIT_REASON.search(text) if unit.speaker == "doctor" and "?" not in text else None
+        if match and not re.match(r"(?:your?|what|which|me)\b", match.group(1)):
+            reason = re.sub(r"\b(?:his|her|their|some)\s+", "", match.group(1)).strip()
+            reason = re.sub(r"^(?:complaints? of|evaluation of|an evaluation of)\s+", "", reason)
+            return re.sub(r"^follow ?up\b", "follow-up", reason)
     for unit in units:
         match = PAINFUL.search(unit.text.lower()) if unit.speaker == "patient" else None
         if match:
@@ -267,7 +279,9 @@ def build(units: list[Sentence], findings: list[Finding], turns: list[tuple[str,
                                            and turns[f.turn][0] == "patient"), None) or next(iter(affirmed), None)
     parts["chief_complaint"] = [f"{complaint[0].upper()}{complaint[1:]}." if complaint else "Follow-up visit."]
     if not introduced:
-        reason = f"evaluation of {complaint.lower()}" if complaint else "follow-up"
+        reason = "follow-up" if not complaint else complaint.lower() if re.match(
+            r"(?:follow-up|routine|annual|second opinion|surgical|evaluation)\b", complaint.lower()) \
+            else f"evaluation of {complaint.lower()}"
         parts["history_of_present_illness"].insert(0, f"The patient presents today for {reason}.")
     symptoms: dict[str, list[str]] = {}
     for item in denied:
@@ -284,6 +298,8 @@ def build(units: list[Sentence], findings: list[Finding], turns: list[tuple[str,
     vitals = [f"• {f.display}: {f.value}." for f in findings if f.kind == "vital"]
     parts["physical_exam"] = vitals + by_system(parts["physical_exam"])
     parts["assessment_and_plan"] = _plan(parts["assessment_and_plan"], findings, turns, complaint)
+    if parts["history_of_present_illness"]:  # the plan opens with the one-line summary of the visit
+        parts["assessment_and_plan"].insert(0, parts["history_of_present_illness"][0])
     return {key: " ".join(_dedupe(parts[key])) if key == "chief_complaint" else "\n".join(_dedupe(parts[key]))
             for key in SECTION_KEYS}
 
@@ -356,8 +372,9 @@ def _plan(lines: list[str], findings: list[Finding], turns: list[tuple[str, str]
                         if f.kind == "problem" and not f.negated and not f.uncertain])[:5]
     if not problems and complaint:
         problems = [complaint[0].upper() + complaint[1:]]  # the complaint is what the plan is about
+    closing = [AGREEMENT, *filter(None, [follow_up(turns)])]
     if not problems:
-        return [*lines, AGREEMENT]
+        return [*lines, *closing]
     about: dict[str, list[str]] = {problem: [] for problem in problems}
     current = problems[0]
     for line in lines:
@@ -372,7 +389,25 @@ def _plan(lines: list[str], findings: list[Finding], turns: list[tuple[str, str]
         for name in ["Medical Reasoning", *(name for name, _ in PLAN_PARTS)]:
             if parts.get(name):
                 result.append(f"• {name}: {' '.join(parts[name])}")
-    return [*result, AGREEMENT]
+    return [*result, *closing]
+
+
+NUMBER_WORDS = {"a": "1", "an": "1", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6",
+                "eight": "8", "ten": "10", "twelve": "12", "a couple": "2", "a couple of": "2", "a few": "a few"}
+RETURN_VISIT = re.compile(r"\b(?:see (?:you|him|her|them) (?:back )?|come back |follow[- ]up |return )(?:with (?:me )?)?"
+                          r"in (a couple of|a couple|a few|an?|one|two|three|four|five|six|eight|ten|twelve|\d+) "
+                          r"(day|week|month|year)s?\b")
+
+
+def follow_up(turns: list[tuple[str, str]]) -> str | None:
+    """When the clinician said the patient should come back: "The patient will follow up in 2 weeks."."""
+    for speaker, text in reversed(turns):  # the last time it was said is the plan
+        found = RETURN_VISIT.search(text.lower()) if speaker == "doctor" else None
+        if found:
+            count = NUMBER_WORDS.get(found.group(1), found.group(1))
+            unit = found.group(2) + ("" if count == "1" else "s")
+            return f"The patient will follow up in {count} {unit}."
+    return None
 
 
 def _listed(items: list[str]) -> str:

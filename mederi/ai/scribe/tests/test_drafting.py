@@ -22,7 +22,8 @@ VISIT = """[doctor] hi, mrs. lopez. what brings you in today?
 [doctor] so my impression is a medial meniscus tear of the right knee.
 [doctor] i'm going to order an mri of your right knee and i want you to continue the ibuprofen with food.
 [doctor] we could maybe start physical therapy after the mri.
-[patient] okay, sounds good."""
+[patient] okay, sounds good.
+[doctor] great. i'll see you back in two weeks."""
 
 
 @pytest.fixture(scope="module")
@@ -49,6 +50,28 @@ def test_the_chief_complaint_is_what_the_patient_came_with(draft):
     assert draft.sections["chief_complaint"] == "Right knee pain."
     assert draft.sections["history_of_present_illness"].startswith(
         "The patient presents today for evaluation of right knee pain.")
+
+
+def test_the_plan_opens_with_the_visits_summary_and_closes_with_the_return_visit(draft):
+    plan = draft.sections["assessment_and_plan"].splitlines()
+    assert plan[0] == "The patient presents today for evaluation of right knee pain."
+    assert plan[-1] == "The patient will follow up in 2 weeks."
+
+
+@pytest.mark.parametrize("said, complaint", [
+    ("[doctor] joseph is a 59 year old male here for routine follow-up of his chronic problems.", "Routine follow-up "
+     "of chronic problems."),
+    ("[doctor] martha is a 50-year-old female who presents today for an annual exam.", "Annual exam."),
+    ("[doctor] so what are you here for today?\n[patient] my lower back has been hurting since friday.",
+     "Lower back pain."),  # a question is not the reason; what hurts is
+])
+def test_the_chief_complaint_is_why_the_clinician_says_the_patient_came(said, complaint):
+    assert draft_note(parse_transcript(said)).sections["chief_complaint"] == complaint
+
+
+def test_no_return_visit_is_made_up():
+    note = draft_note(parse_transcript("[patient] my knee hurts.\n[doctor] let's get an x-ray of the knee."))
+    assert "follow up in" not in note.sections["assessment_and_plan"]
 
 
 def test_denied_symptoms_make_the_review_of_systems(draft):
