@@ -19,8 +19,13 @@ import threading
 from collections.abc import Callable, Iterable
 
 from mederi.billing.x12.acknowledgement import ElementError, SegmentError, Status
-from mederi.billing.x12.acknowledgement_writer import (SubmittedClaim, build_277ca, build_999, build_ta1,
-                                                       submitted_claims)
+from mederi.billing.x12.acknowledgement_writer import (
+    SubmittedClaim,
+    build_277ca,
+    build_999,
+    build_ta1,
+    submitted_claims,
+)
 from mederi.billing.x12.envelope import X12Error, parse_all
 
 UNKNOWN_MEMBER = Status("A3", "33", "IL")

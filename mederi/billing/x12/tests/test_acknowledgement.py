@@ -11,8 +11,7 @@ from hypothesis import strategies as st
 
 from mederi.billing.claims.tests.test_837_scenarios import SCENARIOS, interchange
 from mederi.billing.claims.tests.x12valid import x12valid
-from mederi.billing.x12.acknowledgement import (ElementError, SegmentError, Status, parse_277ca, parse_999,
-                                                parse_ta1)
+from mederi.billing.x12.acknowledgement import ElementError, SegmentError, Status, parse_277ca, parse_999, parse_ta1
 from mederi.billing.x12.acknowledgement_writer import build_277ca, build_999, build_ta1, submitted_claims
 from mederi.billing.x12.envelope import X12Error, write_interchange
 from mederi.conftest import SHARED_DATA
