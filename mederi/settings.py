@@ -217,8 +217,10 @@ FHIR_MAX_PAGE_SIZE = 1000
 # Official R4 example package (npm hl7.fhir.r4.examples), used by tests and `mederi import --r4-examples`.
 FHIR_R4_EXAMPLES_DIR = Path(os.environ.get("MEDERI_R4_EXAMPLES", VAR_DIR / "packages" / "hl7.fhir.r4.examples"))
 
-# Read entries of the audit log are appended in batches at most this often (0: one commit each).
-MEDERI_AUDIT_BUFFER_SECONDS = float(os.environ.get("MEDERI_AUDIT_BUFFER_SECONDS", "0.05"))
+# Read entries of the audit log are appended in batches at most this often (0: one commit each), or
+# sooner when 500 are waiting. Each commit costs every other connection its cached pages on SQLite,
+# so fewer, larger batches are what keeps the cost of audited reads low (docs/performance.md).
+MEDERI_AUDIT_BUFFER_SECONDS = float(os.environ.get("MEDERI_AUDIT_BUFFER_SECONDS", "0.5"))
 
 # The practice's own clock: availability templates, "tomorrow" for the eligibility batch, reminders.
 MEDERI_PRACTICE_TIME_ZONE = os.environ.get("MEDERI_PRACTICE_TIME_ZONE", "America/Chicago")

@@ -230,7 +230,7 @@ class _ReadBuffer:
     """Entries logged outside any transaction (reads, searches) appended in batches.
 
     A read's entry is taken at the moment of access and appended by a background thread within
-    `MEDERI_AUDIT_BUFFER_SECONDS` (default 0.05 s), many entries to one short transaction. A
+    `MEDERI_AUDIT_BUFFER_SECONDS` (default 0.5 s; sooner once 500 wait), many entries to one short transaction. A
     commit per read would otherwise halve read throughput. What is lost if the process is killed
     outright is at most that window of read entries; the chain itself never breaks, and entries
     of changes are never buffered: they commit with the change.

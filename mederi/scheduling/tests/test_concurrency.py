@@ -9,6 +9,7 @@ its threads, which is no race at all).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -38,10 +39,11 @@ def _run(env: dict, *args: str) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-@pytest.fixture
-def booking_server(tmp_path):
+@contextlib.contextmanager
+def running_server(tmp_path, audit_buffer_seconds: str = "0"):
+    """`mederi serve` (gunicorn, two workers) on the practice `race_setup seed` makes: (base URL, seed, env)."""
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "MEDERI_VAR_DIR")}
-    env["MEDERI_AUDIT_BUFFER_SECONDS"] = "0"
+    env["MEDERI_AUDIT_BUFFER_SECONDS"] = audit_buffer_seconds
     if connection.vendor == "sqlite":
         env["MEDERI_VAR_DIR"] = str(tmp_path / "var")
         migrate = subprocess.run([sys.executable, "-m", "mederi", "migrate"], env=env, capture_output=True, text=True,
@@ -69,8 +71,15 @@ def booking_server(tmp_path):
     try:
         yield base, seeded, env
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        if server.poll() is None:
+            server.terminate()
+            server.wait(timeout=30)
+
+
+@pytest.fixture
+def booking_server(tmp_path):
+    with running_server(tmp_path) as running:
+        yield running
 
 
 def _prepared(base: str, session_key: str) -> tuple[requests.Session, str]:
