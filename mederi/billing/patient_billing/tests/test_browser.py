@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from mederi.conftest import needs_chromium, sign_in_browser
+from mederi.conftest import needs_chromium, sign_in_browser, staff_user
 
 from .conftest import VISA
 
@@ -14,11 +14,7 @@ pytestmark = needs_chromium
 
 @pytest.fixture
 def desk_user(transactional_db):
-    from mederi.accounts import services
-
-    services.ensure_default_roles()
-    return services.create_staff_user("fran", "a-long-demo-password", "Fran Desk", roles=["front_desk"],
-                                      mfa_required=False)
+    return staff_user("fran", "front_desk")
 
 
 def test_the_front_desk_takes_a_card_and_its_number_never_reaches_the_practice(live_server, page, desk_user, owing,

@@ -80,13 +80,18 @@ def test_a_visit_still_with_insurance_shows_its_charges_and_owes_nothing_yet(owi
     assert "waiting for insurance" in waiting.status
 
 
-def test_a_reversed_payment_is_netted_on_its_visit(owing, biller):
+def reverse_the_payment() -> None:
+    """The payer takes back its whole answer to C000000001 (claim status 22): payment, adjustments and her share."""
     reversal = claim_payment("C000000001", "-120.00",
                              paid_line("99213", "-150.00", "-100.00", "C000000001-1", Adjustment("CO", "45", D("-30.00")),
                                        Adjustment("PR", "2", D("-20.00"))),
                              paid_line("36415", "-30.00", "-20.00", "C000000001-2", Adjustment("CO", "45", D("-10.00"))),
                              status="22", charge="-180.00")
     post_remittance(SYSTEM, era(reversal, trace="EFT-5002", control=2))
+
+
+def test_a_reversed_payment_is_netted_on_its_visit(owing, biller):
+    reverse_the_payment()
     visit = statement_data(biller, "pat-jane").visits[0]
     assert (visit.insurance_paid, visit.patient_share) == (D("0.00"), D("0.00"))
 
@@ -154,12 +159,7 @@ def test_the_next_statement_starts_from_the_last_ones_balance_and_shows_only_wha
 
 def test_a_visit_insurance_changes_after_a_statement_is_on_the_next_one(owing, biller):
     issue_statement(biller, "pat-jane")
-    reversal = claim_payment("C000000001", "-120.00",
-                             paid_line("99213", "-150.00", "-100.00", "C000000001-1", Adjustment("CO", "45", D("-30.00")),
-                                       Adjustment("PR", "2", D("-20.00"))),
-                             paid_line("36415", "-30.00", "-20.00", "C000000001-2", Adjustment("CO", "45", D("-10.00"))),
-                             status="22", charge="-180.00")
-    post_remittance(SYSTEM, era(reversal, trace="EFT-5002", control=2))
+    reverse_the_payment()
     data = statement_data(biller, "pat-jane")
     assert [v.claim_number for v in data.visits] == ["C000000001"]
     assert (data.previous_balance, data.new_charges, data.balance) == (D("20.00"), D("-20.00"), D("0.00"))
