@@ -107,7 +107,7 @@ def _database_from_env():
         "OPTIONS": {
             # WAL lets readers run beside the one writer; NORMAL sync is durable in WAL mode
             # against application crashes and doubles commit throughput over FULL.
-            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=10000; PRAGMA mmap_size=1073741824;",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=10000; PRAGMA mmap_size=1073741824; PRAGMA cache_size=-65536;",
             "transaction_mode": "IMMEDIATE",
         },
         "CONN_MAX_AGE": 600,
