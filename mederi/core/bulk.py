@@ -1,8 +1,10 @@
 """Writing many rows at once with plain SQL, where building a model instance per row and compiling
 it costs more than the database's own work (ledger postings, index rows, history, audit).
 
-`insert_rows` streams rows with COPY on PostgreSQL (several times faster than INSERT) and with one
-prepared `executemany` on SQLite. `insert_returning_ids` is a multi-row INSERT ... RETURNING id for
+`insert_rows` streams rows with COPY on PostgreSQL (several times faster than INSERT) and with
+multi-row INSERTs of up to a thousand rows on SQLite: a table with an INSERT trigger (the ledger's
+closed-month guard, the audit log's) costs SQLite a statement journal per statement, so a row per
+statement (`executemany`) cost twice as much as the rows themselves. `insert_returning_ids` is a multi-row INSERT ... RETURNING id for
 rows whose new keys the caller needs; both engines return the ids in the order of the VALUES, which
 Django's own bulk_create relies on as well. Values must already be in their database form (dates,
 datetimes through `db_datetime`).
@@ -11,6 +13,7 @@ datetimes through `db_datetime`).
 from __future__ import annotations
 
 import functools
+import sqlite3
 
 from django.db import connection
 
@@ -31,26 +34,42 @@ def insert_rows(table: str, columns: tuple[str, ...], rows: list[tuple]) -> None
     quote = connection.ops.quote_name
     names = ", ".join(quote(c) for c in columns)
     if connection.vendor == "postgresql":
-        with connection.cursor() as cursor, cursor.cursor.copy(f"COPY {quote(table)} ({names}) FROM STDIN") as copy:
+        # The raw driver's COPY bypasses Django's cursor: its errors are translated here, so that callers
+        # catch the same IntegrityError or DatabaseError on either database.
+        with connection.wrap_database_errors, connection.cursor() as cursor, cursor.cursor.copy(
+                f"COPY {quote(table)} ({names}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)
         return
-    sql = f"INSERT INTO {quote(table)} ({names}) VALUES ({', '.join(['%s'] * len(columns))})"
     with connection.cursor() as cursor:
-        for start in range(0, len(rows), 5000):
-            cursor.executemany(sql, rows[start : start + 5000])
+        for sql, values in _multi_row_inserts(f"INSERT INTO {quote(table)} ({names}) VALUES ", len(columns), rows,
+                                              _sqlite_rows_per_statement(len(columns))):
+            cursor.execute(sql, values)
+
+
+def _sqlite_rows_per_statement(width: int) -> int:
+    # SQLite's own limit on bound values (32,766 since 3.32), not Django's conservative 999.
+    connection.ensure_connection()
+    limit = connection.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+    return max(1, min(1000, limit // width))
+
+
+def _multi_row_inserts(head: str, width: int, rows: list[tuple], per_statement: int):
+    """(sql, flat values) for `rows` in statements of at most `per_statement` rows."""
+    one = f"({', '.join(['%s'] * width)})"
+    for start in range(0, len(rows), per_statement):
+        chunk = rows[start : start + per_statement]
+        yield head + ", ".join([one] * len(chunk)), [value for row in chunk for value in row]
 
 
 def insert_returning_ids(table: str, columns: tuple[str, ...], rows: list[tuple], batch: int = 500) -> list[int]:
     """The new primary keys, in the order of `rows`."""
     quote = connection.ops.quote_name
     head = f"INSERT INTO {quote(table)} ({', '.join(quote(c) for c in columns)}) VALUES "
-    one = f"({', '.join(['%s'] * len(columns))})"
     ids: list[int] = []
     with connection.cursor() as cursor:
-        for start in range(0, len(rows), batch):
-            chunk = rows[start : start + batch]
-            cursor.execute(head + ", ".join([one] * len(chunk)) + " RETURNING id", [v for row in chunk for v in row])
+        for sql, values in _multi_row_inserts(head, len(columns), rows, batch):
+            cursor.execute(sql + " RETURNING id", values)
             ids += [found[0] for found in cursor.fetchall()]
     return ids
 

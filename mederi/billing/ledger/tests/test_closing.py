@@ -111,6 +111,22 @@ def test_the_database_refuses_a_row_dated_in_a_closed_month_whatever_wrote_it(bi
     assert MonthClose.objects.get().charges == D("100.00")
 
 
+def test_one_row_behind_the_close_refuses_a_whole_bulk_insert(biller):
+    from mederi.core import bulk
+
+    posted = charge()
+    closing.close_month(biller, "2026-03")
+    fresh = charge("C2", APRIL)
+    account = Posting.objects.filter(transaction=fresh).values_list("account_id", flat=True).first()
+    rows = [(fresh.pk, account, 0, APRIL, f"C{n}", "", "") for n in range(2500)]
+    rows[1700] = (posted.pk, account, 0, APRIL, "late", "", "")  # added to a March transaction
+    before = Posting.objects.count()
+    with pytest.raises(DatabaseError, match="closed month"), transaction.atomic():
+        bulk.insert_rows("ledger_posting", ("transaction_id", "account_id", "amount_cents", "service_date",
+                                            "claim_number", "group_code", "reason_code"), rows)
+    assert Posting.objects.count() == before
+
+
 @pytest.mark.parametrize("month, words", [
     ("March", "“March” is not a month: write it as YYYY-MM"),
     ("2026-13", "is not a month"),

@@ -69,6 +69,19 @@ def test_one_failing_draft_stores_none_of_its_batch(db):
     assert not Transaction.objects.exists()
 
 
+def test_a_batch_of_thousands_is_stored_whole_in_order(db):
+    # 1,500 charges and their 3,000 postings: several multi-row statements on either database.
+    drafts = [ledger.charge_draft(f"C{n}", f"p{n % 7}", "acme", D(n % 90 + 10), DAY)
+              for n in range(1500)]
+    ids = ledger.post_many_ids(drafts)
+    assert len(set(ids)) == 1500
+    assert [t.source_key for t in Transaction.objects.filter(pk__in=ids).order_by("pk")] == [
+        d.source_key for d in drafts]
+    assert Posting.objects.filter(transaction_id__in=ids).count() == 3000
+    owed = sum((d.entries[0].amount for d in drafts), D("0.00"))
+    assert balance(payer_account("acme")) == owed and balance(REVENUE) == -owed
+
+
 def test_posting_the_same_source_twice_posts_once(db):
     first = charge()
     again = charge()
