@@ -12,20 +12,29 @@ datetimes through `db_datetime`).
 
 from __future__ import annotations
 
-import functools
 import sqlite3
 
 from django.db import connection
 
 
+def datetime_adapter():
+    """The current database's form of aware datetimes, for a batch of rows: the connection is looked up
+    once (through Django's proxy it cost more than the conversion) and each moment converted once."""
+    adapt, converted = connection.ops.adapt_datetimefield_value, {}
+
+    def adapted(value):
+        if value is None:
+            return None
+        found = converted.get(value)
+        if found is None:
+            found = converted[value] = adapt(value)
+        return found
+
+    return adapted
+
+
 def db_datetime(value):
-    return _adapted(connection.vendor, value) if value is not None else None
-
-
-@functools.lru_cache(maxsize=4096)
-def _adapted(vendor: str, value):
-    # A file's rows share their moments (payment date, posting time): Django's conversion is not cheap.
-    return connection.ops.adapt_datetimefield_value(value)
+    return datetime_adapter()(value)
 
 
 def insert_rows(table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:

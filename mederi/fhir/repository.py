@@ -151,11 +151,12 @@ class _UnitOfWork:
         now_rows = []
         new_rows = []
         replaced_pks = []
+        db_datetime = bulk.datetime_adapter()
         for write in self.pending:
             s = write.stored
             write.db_content = sensitive.seal(s.resource_type, s.content)  # what the database holds
             if write.existing_pk is None:
-                new_rows.append((s.resource_type, s.logical_id, s.version_id, _db_datetime(s.last_updated), s.deleted,
+                new_rows.append((s.resource_type, s.logical_id, s.version_id, db_datetime(s.last_updated), s.deleted,
                                  write.db_content))
             else:
                 replaced_pks.append(write.existing_pk)
@@ -172,7 +173,7 @@ class _UnitOfWork:
                 ("resource_type", "logical_id", "version_id", "last_updated", "method", "deleted", "content"),
                 [
                     (w.stored.resource_type, w.stored.logical_id, w.stored.version_id,
-                     _db_datetime(w.stored.last_updated), w.method, w.stored.deleted, w.db_content)
+                     db_datetime(w.stored.last_updated), w.method, w.stored.deleted, w.db_content)
                     for w in self.pending
                 ],
             )
@@ -183,7 +184,7 @@ class _UnitOfWork:
             pk = write.existing_pk if write.existing_pk is not None else next(created_iter)
             write.stored = StoredResource(pk, *_fields_after_pk(write.stored))
             now_rows.append(write)
-        self._replace_index_rows(now_rows, replaced_pks)
+        self._replace_index_rows(now_rows, replaced_pks, db_datetime)
         if _changes_restrictions(now_rows):
             epoch.bump()
         if self.context is not None:
@@ -194,7 +195,7 @@ class _UnitOfWork:
         return stored
 
     @staticmethod
-    def _replace_index_rows(writes: list[_PendingWrite], replaced_pks: list[int]) -> None:
+    def _replace_index_rows(writes: list[_PendingWrite], replaced_pks: list[int], db_datetime) -> None:
         for kind, (model, columns) in INDEX_MODELS.items():
             if replaced_pks:
                 for start in range(0, len(replaced_pks), 500):
@@ -202,12 +203,13 @@ class _UnitOfWork:
                         model.objects.db
                     )
             rows = []
-            adapt = _ADAPTERS.get(kind)
             for write in writes:
                 s = write.stored
                 head = (s.pk, s.resource_type)
                 for values in write.index_rows.get(kind, ()):
-                    rows.append(head + (adapt(values) if adapt else values))
+                    if kind == "date":  # (param, low, high): the moments in the database's form
+                        values = (values[0], db_datetime(values[1]), db_datetime(values[2]))
+                    rows.append(head + values)
             _insert_rows(model._meta.db_table, ("resource_id", "resource_type", "param") + columns, rows)
 
 
@@ -240,16 +242,6 @@ def _audit_item(write: _PendingWrite) -> tuple[str, str, str | None]:
             return action, s.reference, row[2]
     patient = audit.patient_of(jsonio.loads(s.content)) if s.deleted and "Patient/" in s.content else None
     return action, s.reference, patient
-
-
-_db_datetime = bulk.db_datetime
-
-
-def _adapt_date_row(values: tuple) -> tuple:
-    return (values[0], _db_datetime(values[1]), _db_datetime(values[2]))
-
-
-_ADAPTERS = {"date": _adapt_date_row}
 
 
 _insert_rows = bulk.insert_rows  # plain rows: the ORM's per-field preparation costs more than the database here

@@ -10,10 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.db import connection
+
 from mederi.billing import claim_status
 from mederi.billing.x12.remittance import ServiceLine
 from mederi.core import systems
 from mederi.core.errors import MederiError
+from mederi.fhir import rows
 from mederi.fhir.models import SearchToken
 from mederi.fhir.repository import Repository
 
@@ -63,14 +66,18 @@ def _claim_ids(claim_numbers: list[str]) -> list[str]:
     """Ids of the Claims carrying these numbers, straight from the identifier index.
 
     A search ORing hundreds of identifiers cost seconds per chunk; the index lookup costs
-    milliseconds. The Claims themselves are then read through the repository, access checked.
+    milliseconds (as plain SQL: compiling the ORM's IN list cost more than running it). The
+    Claims themselves are then read through the repository, access checked.
     """
     ids = set()
-    for start in range(0, len(claim_numbers), 500):
-        chunk = claim_numbers[start : start + 500]
-        ids.update(SearchToken.objects.filter(resource_type="Claim", param="identifier", system=systems.CLAIM_NUMBER,
-                                              code__in=chunk, resource__deleted=False)
-                   .values_list("resource__logical_id", flat=True))
+    with connection.cursor() as cursor:
+        for start in range(0, len(claim_numbers), 500):
+            chunk = claim_numbers[start : start + 500]
+            cursor.execute(
+                f"SELECT r.logical_id FROM {SearchToken._meta.db_table} t JOIN fhir_resource r ON r.id = t.resource_id "
+                f"WHERE t.resource_type = %s AND t.param = %s AND t.code IN ({rows.placeholders(chunk)}) "
+                "AND t.system = %s AND r.deleted = %s", ["Claim", "identifier", *chunk, systems.CLAIM_NUMBER, False])
+            ids.update(found for (found,) in cursor.fetchall())
     return sorted(ids)
 
 

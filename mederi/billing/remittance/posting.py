@@ -47,7 +47,7 @@ from mederi.billing.ledger.services import (
 )
 from mederi.billing.x12.envelope import X12Error
 from mederi.billing.x12.remittance import ClaimPayment, Remittance, parse_835
-from mederi.core import bulk, clock
+from mederi.core import bulk, clock, collector
 from mederi.core.context import Context
 from mederi.core.errors import InvalidRequest
 from mederi.fhir.repository import Repository
@@ -298,6 +298,11 @@ def post_remittance(context: Context, content: bytes | str, *, name: str = "remi
                     source: str = "upload") -> PostingResult:
     """Post an 835 file; see the module docstring. Bad input raises InvalidRequest and posts nothing."""
     ledger.require_posting(context)
+    with collector.paused():
+        return _post(context, content, name, source)
+
+
+def _post(context: Context, content: bytes | str, name: str, source: str) -> PostingResult:
     data = content.encode("utf-8") if isinstance(content, str) else bytes(content)
     checksum = hashlib.sha256(data).hexdigest()
     earlier = RemittanceFile.objects.filter(checksum=checksum).first()
