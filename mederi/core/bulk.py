@@ -4,9 +4,9 @@ it costs more than the database's own work (ledger postings, index rows, history
 `insert_rows` streams rows with COPY on PostgreSQL (several times faster than INSERT) and with
 multi-row INSERTs of up to a thousand rows on SQLite: a table with an INSERT trigger (the ledger's
 closed-month guard, the audit log's) costs SQLite a statement journal per statement, so a row per
-statement (`executemany`) cost twice as much as the rows themselves. `insert_returning_ids` is a multi-row INSERT ... RETURNING id for
-rows whose new keys the caller needs; both engines return the ids in the order of the VALUES, which
-Django's own bulk_create relies on as well. Values must already be in their database form (dates,
+statement (`executemany`) cost twice as much as the rows themselves. `insert_returning_ids` gives rows whose new keys the caller needs:
+on SQLite a multi-row INSERT ... RETURNING id (the ids come in the order of the VALUES, which Django's
+own bulk_create relies on as well), on PostgreSQL keys drawn from the table's sequence and COPY. Values must already be in their database form (dates,
 datetimes through `db_datetime`).
 """
 
@@ -88,6 +88,15 @@ def _multi_row_inserts(head: str, width: int, rows: list[tuple], per_statement: 
 def insert_returning_ids(table: str, columns: tuple[str, ...], rows: list[tuple], batch: int = 500) -> list[int]:
     """The new primary keys, in the order of `rows`."""
     quote = connection.ops.quote_name
+    if connection.vendor == "postgresql" and rows:
+        # Keys drawn from the table's sequence in one query, then COPY: an INSERT ... RETURNING of five
+        # hundred rows a statement cost PostgreSQL five times what COPY does for the same rows.
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s) ORDER BY 1",
+                           [quote(table), len(rows)])
+            ids = [found[0] for found in cursor.fetchall()]
+        insert_rows(table, ("id", *columns), [(pk, *row) for pk, row in zip(ids, rows, strict=True)])
+        return ids
     head = f"INSERT INTO {quote(table)} ({', '.join(quote(c) for c in columns)}) VALUES "
     ids: list[int] = []
     with connection.cursor() as cursor:

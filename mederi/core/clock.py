@@ -9,5 +9,5 @@ def now() -> datetime:
 
 def fhir_instant(moment: datetime) -> str:
     """FHIR `instant`: UTC with milliseconds, e.g. 2026-11-30T12:00:00.123Z."""
-    moment = moment.astimezone(timezone.utc)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    # isoformat, not strftime: every write stamps one, and strftime cost nearly twice as much
+    return moment.astimezone(timezone.utc).replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"

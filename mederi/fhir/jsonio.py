@@ -1,43 +1,56 @@
 """FHIR JSON in and out, keeping decimals exactly as written.
 
 FHIR decimals carry their precision (`1.00` is not `1.0`), and money must never pass through a
-float. orjson is fast but reads decimals as floats, so a document is read with it only when
-every decimal in the text survives the round trip through a float; otherwise it is read and
-written with `decimal.Decimal` values.
+float. A document is read once with every decimal as a `decimal.Decimal`, noting on the way
+whether a float would have kept each one; when all would (`98.6`, `0.5`), it is read again with
+floats, which is what most of the system computes with. So a document holds either floats only or
+Decimals only, never a mix.
 """
 
 from __future__ import annotations
 
-import re
+import math
+import threading
 from decimal import Decimal
 
+import msgspec
 import orjson
 import simplejson
 
-# A number standing as a JSON value: after ':', '[' or ',' and before ',', ']' or '}'.
-_NUMBER_VALUE = re.compile(rb"[:\[,]\s*(-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)\s*(?=[,\]}])")
+
+class _Reading(threading.local):
+    floats = False  # the document has a decimal at all
+    inexact = False  # ... and one of them does not survive the round trip through a float
 
 
-def _floats_are_exact(raw: bytes) -> bool:
-    for match in _NUMBER_VALUE.finditer(raw):
-        token = match.group(1)
-        if b"." in token or b"e" in token or b"E" in token:
-            text = token.decode()
-            if repr(float(text)) != text:
-                return False
-    return True
+_reading = _Reading()
+
+
+def _decimal(text: str) -> Decimal:
+    number = float(text)
+    if math.isinf(number):  # orjson refuses these too; a FHIR decimal cannot be one
+        raise ValueError(f"{text} is too large for a number")
+    _reading.floats = True
+    if not _reading.inexact and repr(number) != text:
+        _reading.inexact = True
+    return Decimal(text)
+
+
+_DECIMAL_READER = msgspec.json.Decoder(float_hook=_decimal)
 
 
 def loads(raw: bytes | str):
     """Parse JSON; raises ValueError (orjson.JSONDecodeError is one) on malformed input."""
     if isinstance(raw, str):
         raw = raw.encode()
-    document = orjson.loads(raw)
-    if (b"." in raw or b"e" in raw or b"E" in raw) and not _floats_are_exact(raw):
-        try:
-            return simplejson.loads(raw, use_decimal=True)
-        except simplejson.JSONDecodeError as exc:  # orjson accepted it; keep its reading
-            raise ValueError(str(exc)) from exc
+    _reading.floats = _reading.inexact = False
+    try:
+        document = _DECIMAL_READER.decode(raw)
+    except msgspec.DecodeError as exc:
+        orjson.loads(raw)  # orjson's message, the one every other reader of JSON here gives
+        raise ValueError(str(exc)) from None
+    if _reading.floats and not _reading.inexact:
+        return orjson.loads(raw)
     return document
 
 

@@ -126,7 +126,8 @@ class Transaction(_AppendOnly):
 
 class Posting(_AppendOnly):
     transaction = models.ForeignKey(Transaction, on_delete=models.PROTECT, related_name="postings")
-    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="postings")
+    # No index of its own: ledger_posting_account_day starts with the account and serves its lookups.
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="postings", db_index=False)
     amount_cents = models.BigIntegerField()  # debit positive, credit negative
     service_date = models.DateField()  # the date of service the money belongs to: A/R ages from it
     claim_number = models.CharField(max_length=40, blank=True)

@@ -199,11 +199,16 @@ def _delimiters(text: str) -> Delimiters:
 
 def _segments(text: str, delimiters: Delimiters) -> list[Segment]:
     segments = []
+    names = set()  # segment names already found well-formed: a file repeats a few dozen of them
     for raw in text.split(delimiters.segment):
         if not raw.strip():
             continue  # line breaks after terminators, trailing whitespace at the end of the file
         raw = raw.strip("\r\n")
         items = raw.split(delimiters.element)
+        if items[0] in names:
+            segments.append(items)
+            continue
+        names.add(items[0])
         if not _SEGMENT_ID.fullmatch(items[0]):
             raise X12Error(
                 f"segment {len(segments) + 1} starts with {items[0][:10]!r}, which is not a segment name: "

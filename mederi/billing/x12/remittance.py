@@ -151,6 +151,9 @@ class _Body:
         self.delimiters = delimiters
         self.position = 0
         self.warnings = warnings
+        # An 835 repeats a few amounts and dates thousands of times; each distinct text is read once.
+        self.amounts: dict[str, Decimal] = {}
+        self.dates: dict[str, dt.date] = {}
 
     def peek(self) -> str | None:
         return self.segments[self.position][0] if self.position < len(self.segments) else None
@@ -168,13 +171,23 @@ class _Body:
         return X12Error(message, self.index, segment_id)
 
     def amount(self, segment: Segment, position: int, what: str, *, required: bool = True) -> Decimal | None:
-        value = read_decimal(element(segment, position), what, self.index, segment[0])
-        if value is None and required:
-            raise self.error(f"{what} is missing", segment[0])
+        text = segment[position] if position < len(segment) else ""
+        value = self.amounts.get(text)
+        if value is None:
+            value = read_decimal(text, what, self.index, segment[0])
+            if value is None:
+                if required:
+                    raise self.error(f"{what} is missing", segment[0])
+                return None
+            self.amounts[text] = value
         return value
 
     def date(self, segment: Segment, position: int, what: str) -> dt.date:
-        return read_date(element(segment, position), what, self.index, segment[0])
+        text = segment[position] if position < len(segment) else ""
+        day = self.dates.get(text)
+        if day is None:
+            day = self.dates[text] = read_date(text, what, self.index, segment[0])
+        return day
 
     def soft_date(self, segment: Segment, position: int, what: str) -> dt.date | None:
         """A date that changes no amount: a bad one is a warning, not a refusal."""

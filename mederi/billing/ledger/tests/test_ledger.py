@@ -80,6 +80,9 @@ def test_a_batch_of_thousands_is_stored_whole_in_order(db):
     assert Posting.objects.filter(transaction_id__in=ids).count() == 3000
     owed = sum((d.entries[0].amount for d in drafts), D("0.00"))
     assert balance(payer_account("acme")) == owed and balance(REVENUE) == -owed
+    # the keys came from the table's own sequence: a transaction posted one at a time afterwards follows them
+    later = ledger.post(ledger.charge_draft("C-later", "p1", "acme", D("5.00"), DAY))
+    assert later.pk > max(ids)
 
 
 def test_posting_the_same_source_twice_posts_once(db):
