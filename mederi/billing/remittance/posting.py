@@ -78,6 +78,26 @@ class PostingResult:
         return text + "."
 
 
+@dataclass(slots=True)
+class _ClaimPaymentRow:
+    """A PostedClaimPayment to store, as a plain row: ten thousand model instances cost more than storing them."""
+
+    file_id: int
+    payer_key: str
+    trace_number: str
+    claim_number: str
+    status_code: str
+    occurrence: int
+    charge_cents: int
+    paid_cents: int
+    claim_id: str = ""
+    patient_id: str = ""
+    payer_id: str = ""
+    patient_cents: int = 0
+    transaction_id: int | None = None
+    claim_response_id: str = ""
+
+
 class _Plan:
     """What one file will write, gathered before anything is written."""
 
@@ -85,7 +105,7 @@ class _Plan:
         self.repository, self.file, self.who = repository, file, who
         self.matches: dict[str, list[matching.ClaimMatch]] = {}
         self.drafts: list[Draft] = []
-        self.rows: list[tuple[PostedClaimPayment, Draft | None]] = []
+        self.rows: list[tuple[_ClaimPaymentRow, Draft | None]] = []
         self.items: list[WorkItem] = []
         self.responses: list[dict] = []
         self.statuses: dict[str, str] = {}  # Claim id -> its status as this file leaves it
@@ -120,10 +140,8 @@ class _Plan:
             if (payment.claim_number, payment.status, occurrence) in done:
                 self.skipped += 1
                 continue
-            row = PostedClaimPayment(file=self.file, payer_key=payer_key, trace_number=remittance.trace_number,
-                                     claim_number=payment.claim_number, status_code=payment.status,
-                                     occurrence=occurrence, charge_cents=as_cents(payment.charge),
-                                     paid_cents=as_cents(payment.paid))
+            row = _ClaimPaymentRow(self.file.pk, payer_key, remittance.trace_number, payment.claim_number,
+                                   payment.status, occurrence, as_cents(payment.charge), as_cents(payment.paid))
             key = f"{payer_key}:{remittance.trace_number}:{payment.claim_number}:{payment.status}:{occurrence}"
             if payment.is_reversal:
                 draft = self.reversal(remittance, payment, row, key)
@@ -149,7 +167,7 @@ class _Plan:
                                    {**reconciliation, "id": resources.stable_id("payment", payer_key,
                                                                                 remittance.trace_number)})
 
-    def reversal(self, remittance: Remittance, payment: ClaimPayment, row: PostedClaimPayment, key: str):
+    def reversal(self, remittance: Remittance, payment: ClaimPayment, row: _ClaimPaymentRow, key: str):
         earlier = (PostedClaimPayment.objects.filter(payer_key=row.payer_key, claim_number=payment.claim_number,
                                                      transaction__isnull=False)
                    .exclude(status_code="22").filter(transaction__reversed_by__isnull=True)
@@ -172,7 +190,7 @@ class _Plan:
         return ledger.reversal_of(earlier.transaction, memo=f"payer reversed claim {payment.claim_number}",
                                   posted_by=self.who, source_key=f"remit-reversal:{key}")
 
-    def payment(self, remittance: Remittance, payment: ClaimPayment, row: PostedClaimPayment, key: str):
+    def payment(self, remittance: Remittance, payment: ClaimPayment, row: _ClaimPaymentRow, key: str):
         found = self.matches.get(payment.claim_number, [])
         if len(found) != 1:
             why = "no claim has this number" if not found else f"{len(found)} claims have this number"
@@ -236,7 +254,7 @@ class _Plan:
             sequences.append(sequence)
         return sequences
 
-    def answer(self, remittance: Remittance, payment: ClaimPayment, row: PostedClaimPayment,
+    def answer(self, remittance: Remittance, payment: ClaimPayment, row: _ClaimPaymentRow,
                sequences: list[int | None], status: str | None) -> None:
         """The payer's answer to the claim as a ClaimResponse, with the status it gives the claim."""
         response = resources.claim_response(remittance, payment, claim_id=row.claim_id, patient_id=row.patient_id,
@@ -281,7 +299,7 @@ _CLAIM_PAYMENT_COLUMNS = ("file_id", "payer_key", "trace_number", "claim_number"
                           "transaction_id", "claim_response_id")
 
 
-def _insert_claim_payments(rows: list[PostedClaimPayment]) -> None:
+def _insert_claim_payments(rows: list[_ClaimPaymentRow]) -> None:
     """One plain row per claim payment: compiling ten thousand model inserts cost more than storing them."""
     bulk.insert_rows(PostedClaimPayment._meta.db_table, _CLAIM_PAYMENT_COLUMNS,
                      [tuple(getattr(row, column) for column in _CLAIM_PAYMENT_COLUMNS) for row in rows])
