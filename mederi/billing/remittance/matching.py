@@ -41,6 +41,12 @@ class ClaimMatch:
         return Decimal(str(self.claim.get("total", {}).get("value", "0")))
 
     @property
+    def is_secondary(self) -> bool:
+        """Billed to a later payer (coordination of benefits): the focal coverage is not the first."""
+        focal = next((entry for entry in self.claim.get("insurance", ()) if entry.get("focal")), None)
+        return bool(focal) and focal.get("sequence", 1) > 1
+
+    @property
     def service_date(self) -> str:
         period = self.claim.get("billablePeriod") or {}
         return period.get("start") or self.claim.get("created", "")[:10]

@@ -20,7 +20,11 @@ How money moves for one claim (debits first):
 - the claim's charge (payer account / revenue) is posted first if it was not yet;
 - a reversal (CLP02 = 22) reverses the transaction of the payment it takes back;
 - a provider-level adjustment (PLB): payer account / cash for its amount (a negative amount adds cash);
-- a payment for a claim we cannot find is held on the payer's account (cash / payer) and queued.
+- a payment for a claim we cannot find is held on the payer's account (cash / payer) and queued;
+- a secondary claim (coordination of benefits) bills what the primary left to the patient, whose charge
+  is already posted under the primary claim's number: nothing is charged again, the secondary payer's
+  payment and adjustments settle the patient's account instead of a payer's, and OA-23 (the prior
+  payer's adjudication, restated) is kept on the ClaimResponse but posts nothing.
 """
 
 from __future__ import annotations
@@ -56,6 +60,7 @@ from . import denials, matching, resources
 from .models import PostedClaimPayment, RemittanceFile, WorkItem
 
 ADJUSTMENT_ACCOUNTS = {"CO": CONTRACTUAL, "OA": OTHER_ADJUSTMENTS, "PI": OTHER_ADJUSTMENTS, "CR": OTHER_ADJUSTMENTS}
+PRIOR_PAYER_IMPACT = ("OA", "23")  # on a secondary's 835: what the primary paid and adjusted, already posted
 
 
 @dataclass
@@ -211,12 +216,17 @@ class _Plan:
         payer_id = match.payer_id or self.payer_of(remittance, "")
         row.claim_id, row.patient_id, row.payer_id = match.claim_id, match.patient_id, payer_id
         day = clock_date(match.service_date)
-        self.drafts.append(ledger.charge_draft(payment.claim_number, match.patient_id, payer_id, match.total, day,
-                                               match.claim_id))
-        # Each adjustment is a debit with its group and CARC; the payer's account takes one credit for all.
+        secondary = match.is_secondary
+        if not secondary:
+            self.drafts.append(ledger.charge_draft(payment.claim_number, match.patient_id, payer_id, match.total,
+                                                   day, match.claim_id))
+        # Each adjustment is a debit with its group and CARC; the account that owed the claim (the payer's, or
+        # for a secondary claim the patient's) takes one credit for all.
         entries = [Entry(CASH, payment.paid, day, payment.claim_number)]
         patient_share = Decimal("0.00")
         for adjustment in payment.all_adjustments():
+            if secondary and (adjustment.group, adjustment.reason) == PRIOR_PAYER_IMPACT:
+                continue
             debit = patient_account(match.patient_id) if adjustment.group == "PR" else ADJUSTMENT_ACCOUNTS[
                 adjustment.group]
             if adjustment.group == "PR":
@@ -224,7 +234,8 @@ class _Plan:
             entries.append(Entry(debit, adjustment.amount, day, payment.claim_number, adjustment.group,
                                  adjustment.reason))
         settled = sum((entry.amount for entry in entries), Decimal("0.00"))
-        entries.append(Entry(payer_account(payer_id), -settled, day, payment.claim_number))
+        owed_by = patient_account(match.patient_id) if secondary else payer_account(payer_id)
+        entries.append(Entry(owed_by, -settled, day, payment.claim_number))
         row.patient_cents = as_cents(patient_share)
         new_status = claim_status.DENIED if not payment.paid else (
             claim_status.PARTIALLY_PAID if any(not line.paid and line.charge for line in payment.lines)

@@ -20,7 +20,7 @@ SERVICE_DAY = "2026-02-10"
 
 
 def make_claim(number: str, lines=(("99213", "150.00"), ("36415", "30.00")), *, patient_id="pat-jane",
-               coverage_id="cov-jane", status=claim_status.SUBMITTED, day=SERVICE_DAY) -> str:
+               coverage_id="cov-jane", status=claim_status.SUBMITTED, day=SERVICE_DAY, primary_coverage_id="") -> str:
     items = [{"sequence": n, "productOrService": {"coding": [{"system": systems.CPT, "code": code}]},
               "servicedDate": day, "net": {"value": D(net), "currency": "USD"},
               "extension": [{"url": "urn:mederi:line-control-number",
@@ -33,7 +33,10 @@ def make_claim(number: str, lines=(("99213", "150.00"), ("36415", "30.00")), *, 
         "patient": {"reference": f"Patient/{patient_id}"},
         "priority": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/processpriority", "code": "normal"}]},
         "provider": {"reference": "Organization/practice"},
-        "insurance": [{"sequence": 1, "focal": True, "coverage": {"reference": f"Coverage/{coverage_id}"}}],
+        "insurance": ([{"sequence": 1, "focal": False, "coverage": {"reference": f"Coverage/{primary_coverage_id}"}}]
+                      if primary_coverage_id else [])
+        + [{"sequence": 2 if primary_coverage_id else 1, "focal": True,
+            "coverage": {"reference": f"Coverage/{coverage_id}"}}],
         "item": items, "total": {"value": sum((D(net) for _, net in lines), D("0")), "currency": "USD"},
         "billablePeriod": {"start": day, "end": day},
     }

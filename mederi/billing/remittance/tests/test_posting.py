@@ -8,11 +8,20 @@ from mederi.accounts.context import context_for_user
 from mederi.billing import claim_status
 from mederi.billing.ledger import selectors
 from mederi.billing.ledger.models import Posting, Transaction
-from mederi.billing.ledger.services import CASH, CONTRACTUAL, REVENUE, patient_account, payer_account
+from mederi.billing.ledger.services import (
+    CASH,
+    CONTRACTUAL,
+    OTHER_ADJUSTMENTS,
+    REVENUE,
+    patient_account,
+    payer_account,
+)
 from mederi.billing.remittance import posting
 from mederi.billing.remittance.models import PostedClaimPayment, RemittanceFile, WorkItem
+from mederi.billing.tests.conftest import coverage, organization
 from mederi.billing.x12.remittance import Adjustment, ProviderAdjustment
 from mederi.conftest import staff_user
+from mederi.core import systems
 from mederi.core.context import Context
 from mederi.core.errors import Forbidden, InvalidRequest
 from mederi.fhir.models import Resource
@@ -212,3 +221,27 @@ def test_the_claims_list_and_claim_page_show_the_status_the_payer_gave(clinic):
     [listed] = claim_selectors.claims(SYSTEM, status=claim_status.PAID)
     assert (listed["id"], listed["status_label"]) == (claim_id, "Paid")
     assert claim_selectors.claims(SYSTEM, status=claim_status.SUBMITTED) == []
+
+
+@pytest.mark.parametrize("paid, patient_share, owes", [("20.00", "0.00", "0.00"), ("15.00", "5.00", "5.00")])
+def test_a_secondary_payment_settles_the_patients_share_without_charging_the_visit_again(clinic, paid, patient_share,
+                                                                                         owes):
+    organization("payer-beta", "Beta Mutual", "pay", [{"system": systems.PAYER_ID, "value": "BETA01"}])
+    coverage("cov-jane-beta", "pat-jane", "B200", payer_id="payer-beta")
+    make_claim("C000000001")
+    secondary = make_claim("C000000002", lines=(("99213", "150.00"),), coverage_id="cov-jane-beta",
+                           primary_coverage_id="cov-jane")
+    posting.post_remittance(SYSTEM, era(standard_payment()), name="acme.835")  # leaves 20.00 to the patient
+    paid, patient_share = D(paid), D(patient_share)
+    # OA-23 restates what the primary paid and wrote off; the secondary pays the rest but what it leaves (PR)
+    adjustments = [Adjustment("OA", "23", D("150.00") - paid - patient_share)]
+    adjustments += [Adjustment("PR", "2", patient_share)] if patient_share else []
+    line = paid_line("99213", "150.00", str(paid), "C000000002-1", *adjustments)
+    posting.post_remittance(SYSTEM, era(claim_payment("C000000002", str(paid), line), trace="EFT-B1"),
+                            name="beta.835")
+    assert balance(REVENUE) == D("-180.00")  # the visit is charged once
+    assert balance(patient_account("pat-jane")) == D(owes)
+    assert balance(CASH) == D("120.00") + paid
+    assert (balance(CONTRACTUAL), balance(OTHER_ADJUSTMENTS)) == (D("40.00"), D("0.00"))
+    assert balance(payer_account("payer-beta")) == D("0.00")
+    assert status(secondary) == claim_status.PAID
