@@ -54,8 +54,12 @@ def _money(value: Decimal) -> dict:
 def create_claim(context: Context, charge_ids: list[str], coverage_ids: list[str], *, focal: int = 0,
                  prior_paid: Decimal | None = None, prior_authorization: str = "", accident: Accident | None = None,
                  referring_id: str = "", facility_id: str = "", frequency: str = "1",
-                 original_reference: str = "") -> str:
-    """Write a draft Claim for the charges, billed to coverage_ids[focal]; returns its logical id."""
+                 original_reference: str = "", replaces_claim_id: str = "") -> str:
+    """Write a draft Claim for the charges, billed to coverage_ids[focal]; returns its logical id.
+
+    A corrected or void claim names the payer's number of the original (`original_reference`, sent in
+    the 837) and, when it was made here, the original Claim itself (`replaces_claim_id`), so that
+    posting its payment can take the original's charge off the books."""
     repository = Repository(context)
     if not charge_ids:
         raise ClaimError.single("Choose at least one charge to bill.", expression="charges")
@@ -150,6 +154,8 @@ def create_claim(context: Context, charge_ids: list[str], coverage_ids: list[str
         claim["related"] = [{"relationship": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/related-claim-relationship",
                                                           "code": "prior"}]},
                              "reference": {"value": original_reference.strip()}}]
+        if replaces_claim_id:
+            claim["related"][0]["claim"] = {"reference": f"Claim/{replaces_claim_id}"}
     claim = claim_status.set_status(claim, claim_status.DRAFT)
     with transaction.atomic():
         stored = repository.create(claim).stored

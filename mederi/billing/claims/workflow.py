@@ -271,5 +271,6 @@ def follow_up_claim(context: Context, claim_id: str, frequency: str, payer_claim
     focal = next(n for n, i in enumerate(sorted(claim["insurance"], key=lambda i: i["sequence"])) if i.get("focal"))
     return create_claim(context, charges, coverages, focal=focal, frequency=frequency,
                         original_reference=payer_claim_number or claim_status.claim_number(claim) or "",
+                        replaces_claim_id=claim_id,
                         referring_id=ref_id(claim.get("referral"), "Practitioner"),
                         facility_id=ref_id(claim.get("facility"), "Location"))

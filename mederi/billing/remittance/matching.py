@@ -13,6 +13,7 @@ from decimal import Decimal
 from django.db import connection
 
 from mederi.billing import claim_status
+from mederi.billing.claims.claims import FREQUENCY_URL
 from mederi.billing.x12.remittance import ServiceLine
 from mederi.core import systems
 from mederi.core.errors import MederiError
@@ -45,6 +46,14 @@ class ClaimMatch:
         """Billed to a later payer (coordination of benefits): the focal coverage is not the first."""
         focal = next((entry for entry in self.claim.get("insurance", ()) if entry.get("focal")), None)
         return bool(focal) and focal.get("sequence", 1) > 1
+
+    @property
+    def replaces(self) -> str:
+        """The Claim a corrected claim (frequency 7) replaces, when it was made here; else ""."""
+        frequency = next((e.get("valueCode") for e in self.claim.get("extension", ()) if e.get("url") == FREQUENCY_URL),
+                         "1")
+        related = (self.claim.get("related") or [{}])[0]
+        return _reference_id(related.get("claim"), "Claim") if frequency == "7" else ""
 
     @property
     def service_date(self) -> str:

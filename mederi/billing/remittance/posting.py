@@ -24,7 +24,10 @@ How money moves for one claim (debits first):
 - a secondary claim (coordination of benefits) bills what the primary left to the patient, whose charge
   is already posted under the primary claim's number: nothing is charged again, the secondary payer's
   payment and adjustments settle the patient's account instead of a payer's, and OA-23 (the prior
-  payer's adjudication, restated) is kept on the ClaimResponse but posts nothing.
+  payer's adjudication, restated) is kept on the ClaimResponse but posts nothing;
+- a corrected claim (frequency 7) has its own number and charge: the original's charge is reversed when
+  the corrected claim's payment posts, provided the payer has reversed the original's payments by then
+  (otherwise the file's warnings say the original's charge stays).
 """
 
 from __future__ import annotations
@@ -53,7 +56,7 @@ from mederi.billing.x12.envelope import X12Error
 from mederi.billing.x12.remittance import ClaimPayment, Remittance, parse_835
 from mederi.core import bulk, clock, collector
 from mederi.core.context import Context
-from mederi.core.errors import InvalidRequest
+from mederi.core.errors import InvalidRequest, MederiError
 from mederi.fhir.repository import Repository
 
 from . import denials, matching, resources
@@ -218,6 +221,8 @@ class _Plan:
         day = clock_date(match.service_date)
         secondary = match.is_secondary
         if not secondary:
+            if match.replaces:
+                self.retire_original_charge(match.replaces, payment)
             self.drafts.append(ledger.charge_draft(payment.claim_number, match.patient_id, payer_id, match.total,
                                                    day, match.claim_id))
         # Each adjustment is a debit with its group and CARC; the account that owed the claim (the payer's, or
@@ -248,6 +253,26 @@ class _Plan:
         return Draft(Transaction.INSURANCE_PAYMENT, "remittance-claim", payment.claim_number, entries,
                      source_key=f"remit:{key}", memo=f"{remittance.payer_name} {payment.status_text}"[:300],
                      posted_by=self.who)
+
+    def retire_original_charge(self, original_id: str, payment: ClaimPayment) -> None:
+        """A corrected claim replaces its original: the original's charge is reversed once the payer has taken
+        back every payment it posted on it (CLP02 22, in an earlier file or earlier in this one)."""
+        try:
+            number = claim_status.claim_number(self.repository.read("Claim", original_id).as_dict())
+        except MederiError:
+            return
+        charge = Transaction.objects.filter(source_key=f"charge:{number}", reversed_by__isnull=True).first()
+        if charge is None:  # never charged (never answered), or taken off already
+            return
+        standing = (PostedClaimPayment.objects.filter(claim_number=number, transaction__isnull=False,
+                                                      transaction__reversed_by__isnull=True)
+                    .exclude(status_code="22").exclude(transaction_id__in=self.reversed).exists())
+        if standing:
+            self.warnings.append(f"claim {payment.claim_number} corrects claim {number}, whose payment still stands: "
+                                 f"the charge of {number} stays on the books until the payer reverses that payment")
+            return
+        self.drafts.append(ledger.reversal_of(charge, memo=f"claim {number} replaced by {payment.claim_number}",
+                                              posted_by=self.who, source_key=f"charge-replaced:{number}"))
 
     def match_lines(self, remittance: Remittance, payment: ClaimPayment, match) -> list[int | None]:
         taken: set[int] = set()

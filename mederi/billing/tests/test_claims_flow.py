@@ -15,6 +15,7 @@ from mederi.billing.claims.claims import Accident, ClaimError, create_claim
 from mederi.billing.claims.submit import scrub_claim, submit_claims
 from mederi.billing.claims.tables import BatchClaim
 from mederi.billing.claims.tests.x12valid import x12valid
+from mederi.billing.claims.workflow import follow_up_claim
 from mederi.billing.models import Interchange
 from mederi.billing.tests.conftest import context_of, coverage, organization, system_repository
 from mederi.core import systems
@@ -133,6 +134,15 @@ def test_a_corrected_claim_needs_the_original_claim_number(visit):
         create_claim(SYSTEM, charges, ["cov-jane"], frequency="7")
     claim_id = create_claim(SYSTEM, charges, ["cov-jane"], frequency="7", original_reference="ICN-9")
     scrub_claim(SYSTEM, claim_id)
+
+
+def test_a_corrected_claim_made_from_a_sent_one_names_the_claim_it_replaces(visit):
+    original = create_claim(SYSTEM, capture_charges(SYSTEM, visit, lines()).charge_ids, ["cov-jane"])
+    stored = system_repository().read("Claim", original).as_dict()
+    system_repository().update("Claim", original, claim_status.set_status(stored, claim_status.SUBMITTED))
+    corrected = system_repository().read("Claim", follow_up_claim(SYSTEM, original, "7", "ICN-9")).as_dict()
+    assert corrected["related"][0]["claim"] == {"reference": f"Claim/{original}"}
+    assert corrected["related"][0]["reference"] == {"value": "ICN-9"}  # the payer's number, sent as REF*F8
 
 
 def test_a_claim_without_the_practice_tax_id_is_not_scrubbed(visit):

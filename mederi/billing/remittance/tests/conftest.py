@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 
 from mederi.billing import claim_status
+from mederi.billing.claims.claims import FREQUENCY_URL
 from mederi.billing.tests.conftest import coverage, organization, patient
 from mederi.billing.x12.remittance import Adjustment, ClaimPayment, ProviderAdjustment, Remittance, ServiceLine
 from mederi.billing.x12.remittance_writer import build_835
@@ -20,7 +21,8 @@ SERVICE_DAY = "2026-02-10"
 
 
 def make_claim(number: str, lines=(("99213", "150.00"), ("36415", "30.00")), *, patient_id="pat-jane",
-               coverage_id="cov-jane", status=claim_status.SUBMITTED, day=SERVICE_DAY, primary_coverage_id="") -> str:
+               coverage_id="cov-jane", status=claim_status.SUBMITTED, day=SERVICE_DAY, primary_coverage_id="",
+               replaces="") -> str:
     items = [{"sequence": n, "productOrService": {"coding": [{"system": systems.CPT, "code": code}]},
               "servicedDate": day, "net": {"value": D(net), "currency": "USD"},
               "extension": [{"url": "urn:mederi:line-control-number",
@@ -40,6 +42,9 @@ def make_claim(number: str, lines=(("99213", "150.00"), ("36415", "30.00")), *, 
         "item": items, "total": {"value": sum((D(net) for _, net in lines), D("0")), "currency": "USD"},
         "billablePeriod": {"start": day, "end": day},
     }
+    if replaces:  # a corrected claim, shaped as claims.create_claim writes one
+        claim["extension"] = [{"url": FREQUENCY_URL, "valueCode": "7"}]
+        claim["related"] = [{"claim": {"reference": f"Claim/{replaces}"}, "reference": {"value": "PAYER-1"}}]
     claim = claim_status.set_status(claim, status)
     return Repository(Context.system("test")).create(claim).stored.logical_id
 

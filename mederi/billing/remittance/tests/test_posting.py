@@ -245,3 +245,27 @@ def test_a_secondary_payment_settles_the_patients_share_without_charging_the_vis
     assert (balance(CONTRACTUAL), balance(OTHER_ADJUSTMENTS)) == (D("40.00"), D("0.00"))
     assert balance(payer_account("payer-beta")) == D("0.00")
     assert status(secondary) == claim_status.PAID
+
+
+def _original_paid_then_corrected():
+    original = make_claim("C000000001")
+    posting.post_remittance(SYSTEM, era(standard_payment()), name="first.835")
+    make_claim("C000000002", replaces=original)
+    return claim_payment("C000000001", "-120.00", charge="-180.00", status="22",
+                         adjustments=[Adjustment("CO", "45", D("-40.00")), Adjustment("PR", "2", D("-20.00"))])
+
+
+def test_a_corrected_claim_takes_the_originals_charge_off_the_books_once_the_payer_reverses_it(clinic):
+    reversal = _original_paid_then_corrected()
+    result = posting.post_remittance(SYSTEM, era(reversal, standard_payment("C000000002"), trace="EFT-5002"))
+    assert (result.claims_posted, result.warnings) == (2, [])
+    assert balance(REVENUE) == D("-180.00")  # the visit is charged once: the corrected claim's charge
+    assert balance(payer_account("payer-acme")) == D("0.00")
+    assert (balance(CASH), balance(patient_account("pat-jane"))) == (D("120.00"), D("20.00"))
+
+
+def test_a_corrected_claim_paid_while_the_original_payment_stands_leaves_its_charge_and_says_so(clinic):
+    _original_paid_then_corrected()
+    result = posting.post_remittance(SYSTEM, era(standard_payment("C000000002"), trace="EFT-5002"))
+    assert any("C000000001, whose payment still stands" in warning for warning in result.warnings)
+    assert balance(REVENUE) == D("-360.00")  # both charges stay until the payer takes the first payment back
