@@ -25,8 +25,9 @@ def _read_entries(env: dict) -> int:
 
 @pytest.mark.django_db(transaction=True)
 def test_a_normal_stop_appends_the_read_entries_still_waiting(tmp_path):
-    # A ten-second window: within this test, an entry can only reach the log by the stop's flush.
-    with running_server(tmp_path, audit_buffer_seconds="10") as (base, seeded, env):
+    # A ten-minute window: within this test, an entry can only reach the log by the stop's flush (with ten
+    # seconds, a cold worker on a busy machine served the reads slowly enough for its timer to flush first).
+    with running_server(tmp_path, audit_buffer_seconds="600") as (base, seeded, env):
         browser = requests.Session()
         browser.cookies.set("sessionid", seeded["sessions"][0], domain="127.0.0.1")
         for _ in range(3):
