@@ -51,6 +51,11 @@ def _money(value: Decimal) -> dict:
     return {"value": Decimal(value).quantize(Decimal("0.01")), "currency": "USD"}
 
 
+def frequency_of(claim: dict) -> str:
+    """The claim's frequency code: 1 original, 7 corrected (replacement), 8 void."""
+    return next((e["valueCode"] for e in claim.get("extension", ()) if e.get("url") == FREQUENCY_URL), "1")
+
+
 def create_claim(context: Context, charge_ids: list[str], coverage_ids: list[str], *, focal: int = 0,
                  prior_paid: Decimal | None = None, prior_authorization: str = "", accident: Accident | None = None,
                  referring_id: str = "", facility_id: str = "", frequency: str = "1",
@@ -237,7 +242,7 @@ def claim_data(repository: Repository, claim: dict, problems: list[Issue] | None
     data = x837.ClaimData(
         number, billing, _x12(payer.get("name", ""), 60), payer_id, subscriber, diagnoses, lines,
         place_of_service=lines[0].place_of_service if lines else "11",
-        frequency=next((e["valueCode"] for e in claim.get("extension", ()) if e["url"] == FREQUENCY_URL), "1"),
+        frequency=frequency_of(claim),
         responsibility="PST"[min(coverages.index(focal), 2)],
         group_number=next((c.get("value", "") for c in coverage.get("class") or ()
                            if any(x.get("code") == "group" for x in c["type"].get("coding") or ())), ""),

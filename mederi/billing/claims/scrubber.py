@@ -16,7 +16,7 @@ from decimal import Decimal
 from mederi.billing import claim_status, practice
 from mederi.billing.claims import codes, icd10, rules
 from mederi.billing.claims.charges import ref_id
-from mederi.billing.claims.claims import FREQUENCY_URL, claim_data
+from mederi.billing.claims.claims import claim_data, frequency_of
 from mederi.billing.models import EligibilityCheck, PayerConnection
 from mederi.core import systems
 from mederi.core.errors import Issue
@@ -33,10 +33,6 @@ def anchor(expression: str | None) -> str:
 
 def _identifier(resource: dict, system: str) -> str:
     return next((i.get("value", "").strip() for i in resource.get("identifier") or () if i.get("system") == system), "")
-
-
-def _frequency(claim: dict) -> str:
-    return next((e["valueCode"] for e in claim.get("extension", ()) if e.get("url") == FREQUENCY_URL), "1")
 
 
 def _lines(claim: dict) -> list[rules.Line]:
@@ -144,7 +140,7 @@ def _line_fields(claim: dict, today: dt.date) -> list[Issue]:
 
 def _duplicates(repository: Repository, claim: dict) -> list[Issue]:
     """Another original claim of the patient for the same day, provider and codes."""
-    if _frequency(claim) != "1":
+    if frequency_of(claim) != "1":
         return []
 
     def signature(resource: dict) -> tuple:
@@ -156,7 +152,7 @@ def _duplicates(repository: Repository, claim: dict) -> list[Issue]:
     found = repository.search("Claim", [("patient", claim["patient"]["reference"]), ("_count", "200")])
     for stored in found.matches:
         other = stored.as_dict()
-        if other["id"] == claim["id"] or _frequency(other) != "1" or other.get("status") != "active":
+        if other["id"] == claim["id"] or frequency_of(other) != "1" or other.get("status") != "active":
             continue
         if signature(other) == mine:
             number = claim_status.claim_number(other)

@@ -13,7 +13,7 @@ from decimal import Decimal
 from django.db import connection
 
 from mederi.billing import claim_status
-from mederi.billing.claims.claims import FREQUENCY_URL
+from mederi.billing.claims.claims import frequency_of
 from mederi.billing.x12.remittance import ServiceLine
 from mederi.core import systems
 from mederi.core.errors import MederiError
@@ -44,16 +44,14 @@ class ClaimMatch:
     @property
     def is_secondary(self) -> bool:
         """Billed to a later payer (coordination of benefits): the focal coverage is not the first."""
-        focal = next((entry for entry in self.claim.get("insurance", ()) if entry.get("focal")), None)
-        return bool(focal) and focal.get("sequence", 1) > 1
+        return _focal(self.claim).get("sequence", 1) > 1
 
     @property
     def replaces(self) -> str:
         """The Claim a corrected claim (frequency 7) replaces, when it was made here; else ""."""
-        frequency = next((e.get("valueCode") for e in self.claim.get("extension", ()) if e.get("url") == FREQUENCY_URL),
-                         "1")
-        related = (self.claim.get("related") or [{}])[0]
-        return _reference_id(related.get("claim"), "Claim") if frequency == "7" else ""
+        if frequency_of(self.claim) != "7":
+            return ""
+        return _reference_id((self.claim.get("related") or [{}])[0].get("claim"), "Claim")
 
     @property
     def service_date(self) -> str:
@@ -126,10 +124,14 @@ def _coverages(repository: Repository, coverage_ids: list[str]) -> list[dict]:
         return found
 
 
-def _focal_coverage(claim: dict) -> str:
+def _focal(claim: dict) -> dict:
+    """The insurance entry the claim is billed to (the first when none is marked focal), or {}."""
     insurance = claim.get("insurance") or []
-    focal = next((entry for entry in insurance if entry.get("focal")), insurance[0] if insurance else None)
-    return _reference_id((focal or {}).get("coverage"), "Coverage")
+    return next((entry for entry in insurance if entry.get("focal")), insurance[0] if insurance else {})
+
+
+def _focal_coverage(claim: dict) -> str:
+    return _reference_id(_focal(claim).get("coverage"), "Coverage")
 
 
 def find_payer(repository: Repository, payer_id: str) -> str:
