@@ -2,14 +2,15 @@
 
 The script makes a fresh database (var/bench/remit/ on SQLite, or the PostgreSQL database given,
 which it drops and creates), stores 10,000 submitted Claims for 1,000 patients through the repository,
-writes an 835 paying them (one or two lines each, contractual and patient-share adjustments, a
+posts each one's charge as sending it does (`claim_charges`; with --charges-at-835 it does not, and the
+posting charges them, as for claims sent before charges were posted at sending), writes an 835 paying them (one or two lines each, contractual and patient-share adjustments, a
 denial now and then, two provider-level adjustments), and times `post_remittance`: parsing,
 matching every claim and line, ledger postings, the ClaimResponses, the PaymentReconciliation and
 the claims' new status, in one transaction. It then posts the same remittance again (another file,
 same trace) and times the no-op.
 
     .venv/bin/python benchmarks/bench_remit.py [--claims 10000] [--postgres postgres://.../remit_bench]
-        [--profile var/bench/remit.prof]
+        [--charges-at-835] [--profile var/bench/remit.prof]
 
 Results: var/bench/remit.json and a line on stdout. Besides the wall-clock time the report gives the
 process's own CPU time for the posting (time.process_time), which a busy shared machine disturbs less.
@@ -33,8 +34,10 @@ from common import BENCH_DIR, ROOT, fresh_database, machine  # noqa: E402
 sys.path.insert(0, str(ROOT))
 
 
-def _practice(claims: int, patients: int) -> None:
-    from mederi.billing import claim_status
+def _practice(claims: int, patients: int, charge_at_sending: bool) -> None:
+    from mederi.billing import claim_charges, claim_status
+    from mederi.billing.ledger import services as ledger
+    from mederi.billing.remittance.matching import ClaimMatch
     from mederi.core import systems
     from mederi.core.context import Context
     from mederi.fhir.repository import Repository
@@ -51,6 +54,7 @@ def _practice(claims: int, patients: int) -> None:
                                "beneficiary": {"reference": f"Patient/pat-{n}"},
                                "payor": [{"reference": "Organization/payer-acme"}]}, logical_id=f"cov-{n}")
     for start in range(0, claims, 1000):
+        drafts = []
         with repository.atomic():
             for n in range(start, min(start + 1000, claims)):
                 number, patient = f"C{n:09d}", n % patients
@@ -70,7 +74,12 @@ def _practice(claims: int, patients: int) -> None:
                     "total": {"value": sum(net for _, net in lines), "currency": "USD"},
                     "billablePeriod": {"start": "2026-02-10", "end": "2026-02-10"},
                 }
-                repository.create(claim_status.set_status(claim, claim_status.SUBMITTED), logical_id=f"claim-{n}")
+                stored = repository.create(claim_status.set_status(claim, claim_status.SUBMITTED),
+                                           logical_id=f"claim-{n}").stored
+                if charge_at_sending:
+                    drafts += claim_charges.drafts_for(repository, ClaimMatch(stored.as_dict(), "payer-acme"),
+                                                       "payer-acme")[0]
+        ledger.post_many_ids(drafts)
 
 
 def _remittance(claims: int, control: int) -> str:
@@ -109,6 +118,8 @@ def main(argv=None) -> None:
     parser.add_argument("--claims", type=int, default=10_000)
     parser.add_argument("--patients", type=int, default=1_000)
     parser.add_argument("--postgres", help="a PostgreSQL database URL to use (it is dropped and made again)")
+    parser.add_argument("--charges-at-835", action="store_true",
+                        help="leave the claims uncharged, so that the posting charges them")
     parser.add_argument("--profile", help="write a cProfile of the timed posting to this file")
     args = parser.parse_args(argv)
     engine = fresh_database("remit", args.postgres)
@@ -118,7 +129,7 @@ def main(argv=None) -> None:
     from mederi.core.context import Context
 
     started = time.perf_counter()
-    _practice(args.claims, args.patients)
+    _practice(args.claims, args.patients, charge_at_sending=not args.charges_at_835)
     setup_s = time.perf_counter() - started
     text = _remittance(args.claims, 1)
     context = Context.system("bench")
@@ -139,7 +150,7 @@ def main(argv=None) -> None:
     again_s = time.perf_counter() - started
     assert result.claims_posted == args.claims and again.claims_posted == 0, (result.summary(), again.summary())
     report = {
-        "engine": engine, "claims": args.claims,
+        "engine": engine, "claims": args.claims, "charged_at": "835" if args.charges_at_835 else "sending",
         "file_bytes": len(text), "postings": Posting.objects.count(), "queued": result.queued,
         "post_seconds": round(post_s, 2), "claims_per_second": round(args.claims / post_s),
         "post_cpu_seconds": round(post_cpu_s, 2), "claims_per_cpu_second": round(args.claims / post_cpu_s),

@@ -231,6 +231,26 @@ def charge_draft(claim_number: str, patient_id: str, payer_id: str, total: Decim
                  memo=f"claim {claim_number} for Patient/{patient_id}")
 
 
+def replaced_charge_reversal(original_number: str, replaced_by: str, *, posted_by: str = "",
+                             reversed_ids: set[int] = frozenset()) -> tuple[Draft | None, str]:
+    """Taking a replaced claim's charge off the books, once a corrected or void claim replaces it.
+
+    (the reversal, "") when no payer payment of the original stands (each was reversed, or is in
+    `reversed_ids`, about to be); (None, why) while one stands, since the payer has not taken the claim
+    back yet; (None, "") when the original has no charge on the books (never sent, or taken off already).
+    """
+    charge = Transaction.objects.filter(source_key=f"charge:{original_number}", reversed_by__isnull=True).first()
+    if charge is None:
+        return None, ""
+    standing = (Transaction.objects.filter(kind=Transaction.INSURANCE_PAYMENT, source_id=original_number,
+                                           reversed_by__isnull=True).exclude(pk__in=reversed_ids).exists())
+    if standing:
+        return None, (f"claim {replaced_by} replaces claim {original_number}, whose payment still stands: the charge "
+                      f"of {original_number} stays on the books until the payer reverses that payment")
+    return reversal_of(charge, memo=f"claim {original_number} replaced by {replaced_by}", posted_by=posted_by,
+                       source_key=f"charge-replaced:{original_number}"), ""
+
+
 def post_patient_payment(payment) -> Transaction:
     """A desk payment (`PatientPayment`): cash in, the patient's account credited."""
     day = practice.day_of(payment.received_at)

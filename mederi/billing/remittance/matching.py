@@ -47,9 +47,13 @@ class ClaimMatch:
         return _focal(self.claim).get("sequence", 1) > 1
 
     @property
+    def is_void(self) -> bool:
+        return frequency_of(self.claim) == "8"
+
+    @property
     def replaces(self) -> str:
-        """The Claim a corrected claim (frequency 7) replaces, when it was made here; else ""."""
-        if frequency_of(self.claim) != "7":
+        """The Claim a corrected (frequency 7) or void (8) claim replaces, when it was made here; else ""."""
+        if frequency_of(self.claim) not in ("7", "8"):
             return ""
         return _reference_id((self.claim.get("related") or [{}])[0].get("claim"), "Claim")
 

@@ -17,7 +17,8 @@ occurrence in the trace — so the same remittance re-sent in a different file i
 How money moves for one claim (debits first):
 - payment: cash / payer account; contractual (CO): contractual adjustments / payer account;
   patient responsibility (PR): patient account / payer account; OA, PI, CR: other adjustments / payer
-- the claim's charge (payer account / revenue) is posted first if it was not yet;
+- the claim's charge (payer account / revenue) was posted when the claim was sent (`claim_charges`); for a
+  claim sent before that, it is posted first;
 - a reversal (CLP02 = 22) reverses the transaction of the payment it takes back;
 - a provider-level adjustment (PLB): payer account / cash for its amount (a negative amount adds cash);
 - a payment for a claim we cannot find is held on the payer's account (cash / payer) and queued;
@@ -26,13 +27,13 @@ How money moves for one claim (debits first):
   payment and adjustments settle the patient's account instead of a payer's, and OA-23 (the prior
   payer's adjudication, restated) is kept on the ClaimResponse but posts nothing;
 - a corrected claim (frequency 7) has its own number and charge: the original's charge is reversed when
-  the corrected claim's payment posts, provided the payer has reversed the original's payments by then
-  (otherwise the file's warnings say the original's charge stays).
+  the corrected claim is sent, or else when its payment posts, provided the payer has reversed the
+  original's payments by then (otherwise the file's warnings say the original's charge stays); a void
+  claim (frequency 8) charges nothing and takes the original's charge off the same way.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -40,7 +41,7 @@ from decimal import Decimal
 from django.db import transaction
 
 from mederi.audit import services as audit
-from mederi.billing import claim_status
+from mederi.billing import claim_charges, claim_status
 from mederi.billing.ledger import services as ledger
 from mederi.billing.ledger.models import Transaction, as_cents
 from mederi.billing.ledger.services import (
@@ -54,9 +55,9 @@ from mederi.billing.ledger.services import (
 )
 from mederi.billing.x12.envelope import X12Error
 from mederi.billing.x12.remittance import ClaimPayment, Remittance, parse_835
-from mederi.core import bulk, clock, collector
+from mederi.core import bulk, collector
 from mederi.core.context import Context
-from mederi.core.errors import InvalidRequest, MederiError
+from mederi.core.errors import InvalidRequest
 from mederi.fhir.repository import Repository
 
 from . import denials, matching, resources
@@ -218,13 +219,12 @@ class _Plan:
         match = found[0]
         payer_id = match.payer_id or self.payer_of(remittance, "")
         row.claim_id, row.patient_id, row.payer_id = match.claim_id, match.patient_id, payer_id
-        day = clock_date(match.service_date)
+        day = claim_charges.service_day(match)
         secondary = match.is_secondary
-        if not secondary:
-            if match.replaces:
-                self.retire_original_charge(match.replaces, payment)
-            self.drafts.append(ledger.charge_draft(payment.claim_number, match.patient_id, payer_id, match.total,
-                                                   day, match.claim_id))
+        charges, warnings = claim_charges.drafts_for(self.repository, match, payer_id, posted_by=self.who,
+                                                     reversed_ids=self.reversed)
+        self.drafts += charges
+        self.warnings += warnings
         # Each adjustment is a debit with its group and CARC; the account that owed the claim (the payer's, or
         # for a secondary claim the patient's) takes one credit for all.
         entries = [Entry(CASH, payment.paid, day, payment.claim_number)]
@@ -253,26 +253,6 @@ class _Plan:
         return Draft(Transaction.INSURANCE_PAYMENT, "remittance-claim", payment.claim_number, entries,
                      source_key=f"remit:{key}", memo=f"{remittance.payer_name} {payment.status_text}"[:300],
                      posted_by=self.who)
-
-    def retire_original_charge(self, original_id: str, payment: ClaimPayment) -> None:
-        """A corrected claim replaces its original: the original's charge is reversed once the payer has taken
-        back every payment it posted on it (CLP02 22, in an earlier file or earlier in this one)."""
-        try:
-            number = claim_status.claim_number(self.repository.read("Claim", original_id).as_dict())
-        except MederiError:
-            return
-        charge = Transaction.objects.filter(source_key=f"charge:{number}", reversed_by__isnull=True).first()
-        if charge is None:  # never charged (never answered), or taken off already
-            return
-        standing = (PostedClaimPayment.objects.filter(claim_number=number, transaction__isnull=False,
-                                                      transaction__reversed_by__isnull=True)
-                    .exclude(status_code="22").exclude(transaction_id__in=self.reversed).exists())
-        if standing:
-            self.warnings.append(f"claim {payment.claim_number} corrects claim {number}, whose payment still stands: "
-                                 f"the charge of {number} stays on the books until the payer reverses that payment")
-            return
-        self.drafts.append(ledger.reversal_of(charge, memo=f"claim {number} replaced by {payment.claim_number}",
-                                              posted_by=self.who, source_key=f"charge-replaced:{number}"))
 
     def match_lines(self, remittance: Remittance, payment: ClaimPayment, match) -> list[int | None]:
         taken: set[int] = set()
@@ -339,13 +319,6 @@ def _insert_claim_payments(rows: list[_ClaimPaymentRow]) -> None:
     """One plain row per claim payment: compiling ten thousand model inserts cost more than storing them."""
     bulk.insert_rows(PostedClaimPayment._meta.db_table, _CLAIM_PAYMENT_COLUMNS,
                      [tuple(getattr(row, column) for column in _CLAIM_PAYMENT_COLUMNS) for row in rows])
-
-
-def clock_date(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text[:10])
-    except ValueError:
-        return clock.now().date()
 
 
 def post_remittance(context: Context, content: bytes | str, *, name: str = "remittance.835",

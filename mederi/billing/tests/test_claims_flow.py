@@ -16,13 +16,20 @@ from mederi.billing.claims.submit import scrub_claim, submit_claims
 from mederi.billing.claims.tables import BatchClaim
 from mederi.billing.claims.tests.x12valid import x12valid
 from mederi.billing.claims.workflow import follow_up_claim
+from mederi.billing.ledger.selectors import aging, balance_of
+from mederi.billing.ledger.services import REVENUE
 from mederi.billing.models import Interchange
+from mederi.billing.remittance.posting import post_remittance
+from mederi.billing.remittance.tests.conftest import claim_payment, era, paid_line
 from mederi.billing.tests.conftest import context_of, coverage, organization, system_repository
+from mederi.billing.x12.remittance import Adjustment
 from mederi.core import systems
 from mederi.core.context import Context
 from mederi.core.errors import InvalidRequest
 
 SYSTEM = Context.system("test")
+BILLER = Context.system("claims-run")  # what the nightly claims run sends as
+D = Decimal
 ADDRESS = [{"line": ["100 Main Street"], "city": "Springfield", "state": "IL", "postalCode": "627015555"}]
 
 
@@ -159,3 +166,36 @@ def test_a_draft_claim_is_not_sent(visit, sftp):
     with pytest.raises(ClaimError, match="only scrubbed claims are sent"):
         submit_claims(SYSTEM, [claim_id])
     assert not Interchange.objects.filter(kind="837").exists()
+
+
+def sent_claim(claim_id: str) -> str:
+    scrub_claim(SYSTEM, claim_id)
+    submit_claims(BILLER, [claim_id])
+    return claim_status.claim_number(system_repository().read("Claim", claim_id).as_dict())
+
+
+def owed_by(kind: str) -> dict[str, Decimal]:
+    return {row.party_id: row.total for row in aging(kind, dt.date(2026, 11, 30))}
+
+
+def test_a_sent_claim_is_owed_by_its_payer_until_the_835_settles_it(visit, sftp):
+    number = sent_claim(create_claim(SYSTEM, capture_charges(SYSTEM, visit, lines()).charge_ids, ["cov-jane"]))
+    [payer_row] = aging("payer", dt.date(2026, 11, 30))
+    assert payer_row.buckets[0] == Decimal("540.00") and payer_row.total == Decimal("540.00")  # sent 28 days ago
+    answer = era(claim_payment(number, "400.00",
+                               paid_line("99213", "120.00", "80.00", f"{number}-1", Adjustment("CO", "45", D("20.00")),
+                                         Adjustment("PR", "2", D("20.00"))),
+                               paid_line("20610", "420.00", "320.00", f"{number}-2",
+                                         Adjustment("CO", "45", D("80.00")), Adjustment("PR", "2", D("20.00")))))
+    result = post_remittance(SYSTEM, answer, name="answer.835")
+    assert result.claims_posted == 1 and not result.queued
+    assert owed_by("payer") == {} and owed_by("patient") == {"pat-jane": Decimal("40.00")}
+    assert balance_of(REVENUE) == Decimal("-540.00")  # charged once, at sending
+
+
+@pytest.mark.parametrize(("frequency", "payer_owes"), [("7", "540.00"), ("8", None)])
+def test_a_corrected_or_void_claim_takes_the_unanswered_original_off_the_books(visit, sftp, frequency, payer_owes):
+    original = create_claim(SYSTEM, capture_charges(SYSTEM, visit, lines()).charge_ids, ["cov-jane"])
+    sent_claim(original)
+    sent_claim(follow_up_claim(SYSTEM, original, frequency, "ICN-9"))
+    assert list(owed_by("payer").values()) == ([Decimal(payer_owes)] if payer_owes else [])
