@@ -40,6 +40,7 @@ PRACTICE_ACCOUNTS = {
     WRITE_OFFS: (Account.WRITE_OFF, "Write-offs"),
     OTHER_ADJUSTMENTS: (Account.OTHER_ADJUSTMENT, "Other adjustments"),
 }
+CLAIM_PAYMENT_SOURCE = "remittance-claim"  # the source_type of an 835's payment for a claim; source_id: its number
 WRITE_OFF_REASONS = {
     "small-balance": "Small balance",
     "bad-debt": "Bad debt (sent to collections)",
@@ -242,8 +243,8 @@ def replaced_charge_reversal(original_number: str, replaced_by: str, *, posted_b
     charge = Transaction.objects.filter(source_key=f"charge:{original_number}", reversed_by__isnull=True).first()
     if charge is None:
         return None, ""
-    standing = (Transaction.objects.filter(kind=Transaction.INSURANCE_PAYMENT, source_id=original_number,
-                                           reversed_by__isnull=True).exclude(pk__in=reversed_ids).exists())
+    standing = (Transaction.objects.filter(source_type=CLAIM_PAYMENT_SOURCE, source_id=original_number,
+                                           kind=Transaction.INSURANCE_PAYMENT, reversed_by__isnull=True).exclude(pk__in=reversed_ids).exists())
     if standing:
         return None, (f"claim {replaced_by} replaces claim {original_number}, whose payment still stands: the charge "
                       f"of {original_number} stays on the books until the payer reverses that payment")

@@ -211,7 +211,7 @@ class _Plan:
             if not payment.paid:
                 return None
             day = payment.service_start
-            return Draft(Transaction.INSURANCE_PAYMENT, "remittance-claim", payment.claim_number,
+            return Draft(Transaction.INSURANCE_PAYMENT, ledger.CLAIM_PAYMENT_SOURCE, payment.claim_number,
                          [Entry(CASH, payment.paid, day, payment.claim_number),
                           Entry(payer, -payment.paid, day, payment.claim_number)],
                          source_key=f"remit:{key}", memo=f"unmatched payment, claim {payment.claim_number}",
@@ -242,15 +242,15 @@ class _Plan:
         owed_by = patient_account(match.patient_id) if secondary else payer_account(payer_id)
         entries.append(Entry(owed_by, -settled, day, payment.claim_number))
         row.patient_cents = as_cents(patient_share)
-        new_status = claim_status.DENIED if not payment.paid else (
-            claim_status.PARTIALLY_PAID if any(not line.paid and line.charge for line in payment.lines)
+        new_status = claim_status.DENIED if _denied(payment, payment, secondary) else (
+            claim_status.PARTIALLY_PAID if any(line.charge and _denied(line, payment, secondary) for line in payment.lines)
             else claim_status.PAID)
         self.answer(remittance, payment, row, self.match_lines(remittance, payment, match),
                     self.move_claim(match.claim_id, new_status))
         self.queue_denials(remittance, payment, match)
         if not any(entry.amount for entry in entries):
             return None
-        return Draft(Transaction.INSURANCE_PAYMENT, "remittance-claim", payment.claim_number, entries,
+        return Draft(Transaction.INSURANCE_PAYMENT, ledger.CLAIM_PAYMENT_SOURCE, payment.claim_number, entries,
                      source_key=f"remit:{key}", memo=f"{remittance.payer_name} {payment.status_text}"[:300],
                      posted_by=self.who)
 
@@ -281,10 +281,12 @@ class _Plan:
         row.claim_response_id = response_id
 
     def queue_denials(self, remittance: Remittance, payment: ClaimPayment, match) -> None:
-        denied = [(None, payment)] if not payment.paid and payment.charge else []
-        denied += [(line, line) for line in payment.lines if not line.paid and line.charge and payment.paid]
+        secondary = match.is_secondary
+        denied = [(None, payment)] if payment.charge and _denied(payment, payment, secondary) else []
+        denied += [(line, line) for line in payment.lines
+                   if line.charge and payment.paid and _denied(line, payment, secondary)]
         for line, source in denied:
-            adjustments = [a for a in (source.adjustments or payment.all_adjustments()) if a.group != "PR"]
+            adjustments = _denial_adjustments(source.adjustments or payment.all_adjustments(), secondary)
             main = max(adjustments, key=lambda a: a.amount, default=None)
             reason = main.reason if main else ""
             what = f"line {line.procedure}" if line else f"claim {payment.claim_number}"
@@ -308,6 +310,19 @@ class _Plan:
             return None
         self.statuses[claim_id] = new_status
         return new_status
+
+
+def _denial_adjustments(adjustments: list, secondary: bool) -> list:
+    """The adjustments a payer declines to pay with: not the patient's share, nor on a secondary claim the
+    prior payer's adjudication restated (OA-23), which the primary's payment already settled."""
+    return [a for a in adjustments if a.group != "PR" and not (secondary and (a.group, a.reason) == PRIOR_PAYER_IMPACT)]
+
+
+def _denied(source, payment: ClaimPayment, secondary: bool) -> bool:
+    """Nothing paid on the claim or line (`source`) for a reason of the payer's own."""
+    if source.paid:
+        return False
+    return not secondary or bool(_denial_adjustments(source.adjustments or payment.all_adjustments(), secondary))
 
 
 _CLAIM_PAYMENT_COLUMNS = ("file_id", "payer_key", "trace_number", "claim_number", "status_code", "occurrence",

@@ -223,7 +223,9 @@ def test_the_claims_list_and_claim_page_show_the_status_the_payer_gave(clinic):
     assert claim_selectors.claims(SYSTEM, status=claim_status.SUBMITTED) == []
 
 
-@pytest.mark.parametrize("paid, patient_share, owes", [("20.00", "0.00", "0.00"), ("15.00", "5.00", "5.00")])
+# Paid in full; paid with coinsurance left; nothing paid, the secondary's own coinsurance left (not a denial).
+@pytest.mark.parametrize("paid, patient_share, owes", [("20.00", "0.00", "0.00"), ("15.00", "5.00", "5.00"),
+                                                       ("0.00", "20.00", "20.00")])
 def test_a_secondary_payment_settles_the_patients_share_without_charging_the_visit_again(clinic, paid, patient_share,
                                                                                          owes):
     organization("payer-beta", "Beta Mutual", "pay", [{"system": systems.PAYER_ID, "value": "BETA01"}])
@@ -245,6 +247,7 @@ def test_a_secondary_payment_settles_the_patients_share_without_charging_the_vis
     assert (balance(CONTRACTUAL), balance(OTHER_ADJUSTMENTS)) == (D("40.00"), D("0.00"))
     assert balance(payer_account("payer-beta")) == D("0.00")
     assert status(secondary) == claim_status.PAID
+    assert not WorkItem.objects.filter(kind=WorkItem.DENIAL).exists()
 
 
 def _original_paid_then_corrected():
