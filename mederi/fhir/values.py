@@ -53,6 +53,11 @@ def parse_date_range(text: str) -> tuple[datetime, datetime]:
     """
     if not isinstance(text, str):
         raise ValueError(f"date must be a string, not {type(text).__name__}")
+    return _date_range(text)
+
+
+@lru_cache(maxsize=4096)  # a batch repeats its dates (an 835's payment date, a posting's moment)
+def _date_range(text: str) -> tuple[datetime, datetime]:
     m = _DATE_RE.fullmatch(text)
     if m is None:
         raise ValueError(

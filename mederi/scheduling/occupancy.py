@@ -24,23 +24,13 @@ from datetime import datetime, timedelta
 from django.db import connection, transaction
 
 from mederi.fhir.repository import _datetime_from_db
-from mederi.fhir.rows import placeholders
+from mederi.fhir.rows import one_of, placeholders
 from mederi.scheduling import practice_time
 from mederi.scheduling.records import OCCUPYING
 
 # Appointments that began this long before a window are still looked at, in case they reach
 # into it (the index holds only the start): the longest appointment type lasts 8 hours.
 LOOKBACK = timedelta(hours=8)
-
-
-def one_of(column: str, values) -> tuple[str, list]:
-    """`column` is one of `values`, as SQL and its parameters. PostgreSQL gets one array parameter:
-    turning a query with hundreds of placeholders into a prepared statement cost more than the
-    query itself."""
-    values = list(values)
-    if connection.vendor == "postgresql":
-        return f"{column} = ANY(%s)", [values]
-    return f"{column} IN ({placeholders(values)})", values
 
 
 def _chunks(values: list, size: int = 2000):

@@ -14,6 +14,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.db import connection
 from django.db import transaction as db_transaction
 
 from mederi.audit import services as audit
@@ -21,6 +22,7 @@ from mederi.billing import practice
 from mederi.core import bulk, clock
 from mederi.core.context import Context
 from mederi.core.errors import InvalidRequest
+from mederi.fhir import rows
 
 from .closing import refuse_closed
 from .models import Account, Posting, Transaction, as_cents
@@ -157,6 +159,18 @@ def post_many(drafts: list[Draft]) -> list[Transaction]:
     return [found[pk] for pk in ids]
 
 
+def _posted_before(source_keys: list[str]) -> dict[str, int]:
+    """The transactions already posted under these source keys, by key."""
+    found: dict[str, int] = {}
+    step = len(source_keys) if connection.vendor == "postgresql" else 2000  # SQLite's limit on parameters
+    with connection.cursor() as cursor:
+        for start in range(0, len(source_keys), step or 1):
+            condition, params = rows.one_of("source_key", source_keys[start : start + step])
+            cursor.execute(f"SELECT source_key, id FROM {Transaction._meta.db_table} WHERE {condition}", params)
+            found.update(cursor.fetchall())
+    return found
+
+
 def post_many_ids(drafts: list[Draft]) -> list[int]:
     """`post_many` giving the transactions' ids: an 835 posts twenty thousand, and a model instance
     for each would cost more than storing it."""
@@ -164,7 +178,7 @@ def post_many_ids(drafts: list[Draft]) -> list[int]:
     keys = [draft.source_key for draft in drafts if draft.source_key]
     today = practice.today()
     with db_transaction.atomic():
-        earlier = dict(Transaction.objects.filter(source_key__in=keys).values_list("source_key", "pk")) if keys else {}
+        earlier = _posted_before(keys)
         fresh: list[tuple[Draft, list[Entry]]] = []
         seen: set[str] = set()
         for draft, entries in checked:

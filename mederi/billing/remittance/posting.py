@@ -55,7 +55,7 @@ from mederi.billing.ledger.services import (
 )
 from mederi.billing.x12.envelope import X12Error
 from mederi.billing.x12.remittance import ClaimPayment, Remittance, parse_835
-from mederi.core import bulk, collector
+from mederi.core import bulk, clock, collector
 from mederi.core.context import Context
 from mederi.core.errors import InvalidRequest
 from mederi.fhir.repository import Repository
@@ -122,6 +122,7 @@ class _Plan:
         self.skipped = 0
         self.payers: dict[str, str] = {}
         self.reversed: set[int] = set()  # transactions this file reverses
+        self.created = clock.now().isoformat()  # the ClaimResponses of one posting are created together
 
     def payer_of(self, remittance: Remittance, fallback: str) -> str:
         key = remittance.payer_id or remittance.payer_name
@@ -274,7 +275,8 @@ class _Plan:
                sequences: list[int | None], status: str | None) -> None:
         """The payer's answer to the claim as a ClaimResponse, with the status it gives the claim."""
         response = resources.claim_response(remittance, payment, claim_id=row.claim_id, patient_id=row.patient_id,
-                                            payer_id=row.payer_id, line_sequences=sequences, claim_status=status)
+                                            payer_id=row.payer_id, line_sequences=sequences, claim_status=status,
+                                            created=self.created)
         response_id = resources.stable_id("claim-response", row.payer_key, row.trace_number, row.claim_number,
                                           row.status_code, str(row.occurrence))
         self.repository.create(response, logical_id=response_id)

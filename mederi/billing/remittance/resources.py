@@ -40,8 +40,9 @@ def _insurer(payer_id: str, payer_name: str) -> dict:
 
 
 def claim_response(remittance: Remittance, payment: ClaimPayment, *, claim_id: str, patient_id: str, payer_id: str,
-                   line_sequences: list[int | None], claim_status: str | None = None) -> dict:
-    """The payer's answer to one Claim as read from an 835 CLP loop, with the status it gives the Claim."""
+                   line_sequences: list[int | None], claim_status: str | None = None, created: str = "") -> dict:
+    """The payer's answer to one Claim as read from an 835 CLP loop, with the status it gives the Claim;
+    `created` is when it was posted (now, unless given)."""
     items = []
     header = [_adjustment(a) for a in payment.adjustments]
     for line, sequence in zip(payment.lines, line_sequences, strict=True):
@@ -60,7 +61,7 @@ def claim_response(remittance: Remittance, payment: ClaimPayment, *, claim_id: s
         "identifier": [{"system": systems.REMITTANCE_TRACE,
                         "value": f"{remittance.trace_number}/{payment.claim_number}/{payment.status}"}],
         "type": {"coding": [{"system": CLAIM_TYPE, "code": "professional"}]}, "use": "claim",
-        "patient": {"reference": f"Patient/{patient_id}"}, "created": clock.now().isoformat(),
+        "patient": {"reference": f"Patient/{patient_id}"}, "created": created or clock.now().isoformat(),
         "insurer": _insurer(payer_id, remittance.payer_name), "request": {"reference": f"Claim/{claim_id}"},
         "outcome": "complete", "disposition": payment.status_text[:200],
         "total": [{"category": _category("submitted"), "amount": _money(payment.charge)},
