@@ -11,21 +11,11 @@ only once.
 
 from __future__ import annotations
 
-import datetime as dt
-
 from mederi.billing import claim_status
 from mederi.billing.ledger import services as ledger
 from mederi.billing.remittance.matching import ClaimMatch
-from mederi.core import clock
 from mederi.core.errors import MederiError
 from mederi.fhir.repository import Repository
-
-
-def service_day(match: ClaimMatch) -> dt.date:
-    try:
-        return dt.date.fromisoformat(match.service_date[:10])
-    except ValueError:
-        return clock.now().date()
 
 
 def drafts_for(repository: Repository, match: ClaimMatch, payer_id: str, *, posted_by: str = "",
@@ -44,6 +34,6 @@ def drafts_for(repository: Repository, match: ClaimMatch, payer_id: str, *, post
             drafts += [reversal] if reversal else []
             warnings += [why] if why else []
     if not match.is_secondary and not match.is_void:
-        drafts.append(ledger.charge_draft(number, match.patient_id, payer_id, match.total, service_day(match),
+        drafts.append(ledger.charge_draft(number, match.patient_id, payer_id, match.total, match.service_date,
                                           match.claim_id))
     return drafts, warnings

@@ -27,6 +27,16 @@ def one_of(column: str, values) -> Condition:
     return f"{column} IN ({placeholders(values)})", values
 
 
+def chunks(values: list, size: int = 2000):
+    """`values` in lists small enough for one_of: SQLite takes at most 32,766 parameters a statement;
+    PostgreSQL needs no chunks at all."""
+    if connection.vendor == "postgresql":
+        yield values
+        return
+    for begin in range(0, len(values), size):
+        yield values[begin : begin + size]
+
+
 def any_of(conditions: list[Condition]) -> Condition:
     """The conditions ORed; none at all matches nothing."""
     if not conditions:

@@ -24,22 +24,13 @@ from datetime import datetime, timedelta
 from django.db import connection, transaction
 
 from mederi.fhir.repository import _datetime_from_db
-from mederi.fhir.rows import one_of, placeholders
+from mederi.fhir.rows import chunks, one_of, placeholders
 from mederi.scheduling import practice_time
 from mederi.scheduling.records import OCCUPYING
 
 # Appointments that began this long before a window are still looked at, in case they reach
 # into it (the index holds only the start): the longest appointment type lasts 8 hours.
 LOOKBACK = timedelta(hours=8)
-
-
-def _chunks(values: list, size: int = 2000):
-    """SQLite takes at most 32,766 parameters a statement; PostgreSQL needs no chunks at all."""
-    if connection.vendor == "postgresql":
-        yield values
-        return
-    for begin in range(0, len(values), size):
-        yield values[begin : begin + size]
 
 
 _QUICK_SETTINGS = ("SELECT set_config('max_parallel_workers_per_gather', '0', true), set_config('jit', 'off', true), "
@@ -196,7 +187,7 @@ def current_contents(resource_type: str, logical_ids) -> dict[str, str]:
 
     ids = sorted(set(i for i in logical_ids if i))
     found: dict[str, str] = {}
-    for chunk in _chunks(ids):
+    for chunk in chunks(ids):
         chosen, chosen_params = one_of("logical_id", chunk)
         with quick_cursor() as cursor:
             cursor.execute(f"SELECT logical_id, content FROM fhir_resource WHERE resource_type = %s "
@@ -215,13 +206,13 @@ def coverages_of(patient_ids) -> dict[str, list[str]]:
     """
     ids = sorted(set(i for i in patient_ids if i))
     found: dict[str, list[str]] = defaultdict(list)
-    for chunk in _chunks(ids):
+    for chunk in chunks(ids):
         chosen, chosen_params = one_of("target_id", chunk)
         with quick_cursor() as cursor:
             cursor.execute("SELECT resource_id, target_id FROM fhir_idx_reference WHERE resource_type = 'Coverage' "
                            f"AND param = 'beneficiary' AND target_type = 'Patient' AND {chosen}", chosen_params)
             beneficiary = dict(cursor.fetchall())
-        for keys in _chunks(sorted(beneficiary)):
+        for keys in chunks(sorted(beneficiary)):
             chosen, chosen_params = one_of("id", keys)
             with quick_cursor() as cursor:
                 cursor.execute(f"SELECT id, logical_id, {_json_text('content', 'status')} FROM fhir_resource "
@@ -239,7 +230,7 @@ def patient_names(patient_ids) -> dict[str, list]:
 
     ids = sorted(set(i for i in patient_ids if i))
     found: dict[str, list] = {}
-    for chunk in _chunks(ids):
+    for chunk in chunks(ids):
         chosen, chosen_params = one_of("r.logical_id", chunk)
         with quick_cursor() as cursor:
             cursor.execute(f"SELECT r.logical_id, r.content FROM fhir_resource r WHERE r.resource_type = 'Patient' "

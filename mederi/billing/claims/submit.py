@@ -61,7 +61,7 @@ def submit_claims(context: Context, claim_ids: list[str]) -> list[Interchange]:
     """Send scrubbed claims, one 837P file per payer; returns the files sent."""
     require_submitting(context)
     repository = Repository(context)
-    who = context.user_name or audit.actor_name(context)
+    who = audit.actor_name(context)
     batches: dict[str, list[tuple[str, x837.ClaimData, dict]]] = {}
     for claim_id in claim_ids:
         claim = repository.read("Claim", claim_id).as_dict()

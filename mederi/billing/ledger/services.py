@@ -162,10 +162,9 @@ def post_many(drafts: list[Draft]) -> list[Transaction]:
 def _posted_before(source_keys: list[str]) -> dict[str, int]:
     """The transactions already posted under these source keys, by key."""
     found: dict[str, int] = {}
-    step = len(source_keys) if connection.vendor == "postgresql" else 2000  # SQLite's limit on parameters
     with connection.cursor() as cursor:
-        for start in range(0, len(source_keys), step or 1):
-            condition, params = rows.one_of("source_key", source_keys[start : start + step])
+        for chunk in rows.chunks(source_keys) if source_keys else ():
+            condition, params = rows.one_of("source_key", chunk)
             cursor.execute(f"SELECT source_key, id FROM {Transaction._meta.db_table} WHERE {condition}", params)
             found.update(cursor.fetchall())
     return found
@@ -258,7 +257,8 @@ def replaced_charge_reversal(original_number: str, replaced_by: str, *, posted_b
     if charge is None:
         return None, ""
     standing = (Transaction.objects.filter(source_type=CLAIM_PAYMENT_SOURCE, source_id=original_number,
-                                           kind=Transaction.INSURANCE_PAYMENT, reversed_by__isnull=True).exclude(pk__in=reversed_ids).exists())
+                                           kind=Transaction.INSURANCE_PAYMENT, reversed_by__isnull=True)
+                .exclude(pk__in=reversed_ids).exists())
     if standing:
         return None, (f"claim {replaced_by} replaces claim {original_number}, whose payment still stands: the charge "
                       f"of {original_number} stays on the books until the payer reverses that payment")

@@ -73,6 +73,6 @@ def load_demo(today: dt.date | None = None) -> str:
     answered = claim_status.claim_number(submitted[0])
     for match in [m for number, found in sorted(matches.items()) if number != answered for m in found]:
         ledger.post(ledger.charge_draft(claim_status.claim_number(match.claim), match.patient_id, match.payer_id,
-                                        match.total, dt.date.fromisoformat(match.service_date), match.claim_id))
+                                        match.total, match.service_date, match.claim_id))
     result = post_remittance(context, demo_remittance(submitted[0], today), name="acme-demo-era.835", source="demo")
     return f"remittance demo: {result.summary()}"

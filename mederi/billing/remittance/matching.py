@@ -7,6 +7,7 @@ repository 500 at a time, so an 835 of ten thousand claims costs forty queries.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -15,7 +16,7 @@ from django.db import connection
 from mederi.billing import claim_status
 from mederi.billing.claims.claims import frequency_of
 from mederi.billing.x12.remittance import ServiceLine
-from mederi.core import systems
+from mederi.core import clock, systems
 from mederi.core.errors import MederiError
 from mederi.fhir import rows
 from mederi.fhir.models import SearchToken
@@ -58,9 +59,13 @@ class ClaimMatch:
         return _reference_id((self.claim.get("related") or [{}])[0].get("claim"), "Claim")
 
     @property
-    def service_date(self) -> str:
+    def service_date(self) -> dt.date:
+        """The day of service (the billing period's start, else the day the claim was made; today if neither reads)."""
         period = self.claim.get("billablePeriod") or {}
-        return period.get("start") or self.claim.get("created", "")[:10]
+        try:
+            return dt.date.fromisoformat((period.get("start") or self.claim.get("created", ""))[:10])
+        except ValueError:
+            return clock.now().date()
 
 
 def _search_all(repository: Repository, resource_type: str, parameter: str, values: list[str]) -> list[dict]:

@@ -220,7 +220,7 @@ class _Plan:
         match = found[0]
         payer_id = match.payer_id or self.payer_of(remittance, "")
         row.claim_id, row.patient_id, row.payer_id = match.claim_id, match.patient_id, payer_id
-        day = claim_charges.service_day(match)
+        day = match.service_date
         secondary = match.is_secondary
         charges, warnings = claim_charges.drafts_for(self.repository, match, payer_id, posted_by=self.who,
                                                      reversed_ids=self.reversed)
