@@ -13,6 +13,7 @@ datetimes through `db_datetime`).
 from __future__ import annotations
 
 import sqlite3
+from contextlib import contextmanager
 
 from django.db import connection
 
@@ -114,3 +115,24 @@ def add_to_column(table: str, column: str, deltas: list[tuple[int, int]]) -> Non
     sql = f"UPDATE {quote(table)} SET {quote(column)} = {quote(column)} + %s WHERE id = %s"
     with connection.cursor() as cursor:
         cursor.executemany(sql, [(delta, pk) for pk, delta in deltas])
+
+
+@contextmanager
+def foreign_keys_checked_meanwhile():
+    """On PostgreSQL, the deferred foreign-key checks of the rows written so far run now, in the server,
+    while the block does work of its own that needs no answer from the database; the block's end waits
+    for them (an IntegrityError is raised there). Later rows are checked at commit again, as usual.
+
+    Both statements go out in pipeline mode, so nothing waits for them: for an 835, the checks of some
+    fifty thousand ledger rows take about as long as building the payer's answers that overlap them. A
+    query in the block still works; it only waits for the checks first. On SQLite nothing changes.
+    """
+    if connection.vendor != "postgresql":
+        yield
+        return
+    connection.ensure_connection()
+    driver = connection.connection
+    with connection.wrap_database_errors, driver.pipeline():
+        driver.execute("SET CONSTRAINTS ALL IMMEDIATE")  # checks what is pending now
+        driver.execute("SET CONSTRAINTS ALL DEFERRED")
+        yield

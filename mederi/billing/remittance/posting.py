@@ -116,7 +116,7 @@ class _Plan:
         self.drafts: list[Draft] = []
         self.rows: list[tuple[_ClaimPaymentRow, Draft | None]] = []
         self.items: list[WorkItem] = []
-        self.responses: list[dict] = []
+        self.responses: list[tuple[dict, str]] = []  # (ClaimResponse, its id), stored after the ledger
         self.statuses: dict[str, str] = {}  # Claim id -> its status as this file leaves it
         self.warnings: list[str] = []
         self.skipped = 0
@@ -279,8 +279,12 @@ class _Plan:
                                             created=self.created)
         response_id = resources.stable_id("claim-response", row.payer_key, row.trace_number, row.claim_number,
                                           row.status_code, str(row.occurrence))
-        self.repository.create(response, logical_id=response_id)
+        self.responses.append((response, response_id))
         row.claim_response_id = response_id
+
+    def store_responses(self) -> None:
+        for response, response_id in self.responses:
+            self.repository.create(response, logical_id=response_id)
 
     def queue_denials(self, remittance: Remittance, payment: ClaimPayment, match) -> None:
         secondary = match.is_secondary
@@ -369,14 +373,18 @@ def _post(context: Context, content: bytes | str, name: str, source: str) -> Pos
             plan = _Plan(repository, file, remittances, who)
             for remittance in remittances:
                 plan.add(remittance)
-        transactions = ledger.post_many_ids(plan.drafts)
-        by_draft = {id(draft): tx for draft, tx in zip(plan.drafts, transactions, strict=True)}
-        rows = []
-        for row, draft in plan.rows:
-            row.transaction_id = by_draft.get(id(draft)) if draft is not None else None
-            rows.append(row)
-        _insert_claim_payments(rows)
-        WorkItem.objects.bulk_create(plan.items, batch_size=1000)
+            transactions = ledger.post_many_ids(plan.drafts)
+            by_draft = {id(draft): tx for draft, tx in zip(plan.drafts, transactions, strict=True)}
+            rows = []
+            for row, draft in plan.rows:
+                row.transaction_id = by_draft.get(id(draft)) if draft is not None else None
+                rows.append(row)
+            _insert_claim_payments(rows)
+            WorkItem.objects.bulk_create(plan.items, batch_size=1000)
+            # Checking and indexing the ClaimResponses is work of our own: the database checks the ledger's
+            # keys meanwhile. They are written with the other FHIR resources when this block ends.
+            with bulk.foreign_keys_checked_meanwhile():
+                plan.store_responses()
         warnings += plan.warnings
         file.claims_posted, file.claims_skipped, file.items_queued = len(rows), plan.skipped, len(plan.items)
         file.warnings = "\n".join(warnings)
