@@ -24,7 +24,7 @@ from django.db import connection
 from mederi.core import epoch
 from mederi.core.context import Context
 from mederi.core.errors import Forbidden, Unauthenticated
-from mederi.fhir import indexing, validation
+from mederi.fhir import indexing, rows, validation
 from mederi.fhir.rows import placeholders
 
 GROUP_TYPES: dict[str, frozenset[str]] = {
@@ -270,11 +270,10 @@ def visible_pks(context: Context, pks: list[int], interaction: str = "read") -> 
         return set(pks)
     found: set[int] = set()
     sql, values = condition
-    for start in range(0, len(pks), 500):
-        chunk = pks[start : start + 500]
+    for chunk in rows.chunks(pks):
+        among, chunk_values = rows.one_of("r.id", chunk)
         with connection.cursor() as cursor:
-            cursor.execute(f"SELECT r.id FROM fhir_resource r WHERE r.id IN ({placeholders(chunk)}) AND {sql}",
-                           [*chunk, *values])
+            cursor.execute(f"SELECT r.id FROM fhir_resource r WHERE {among} AND {sql}", [*chunk_values, *values])
             found.update(row[0] for row in cursor.fetchall())
     return found
 

@@ -328,18 +328,16 @@ class Repository:
 
     def read_many(self, resource_type: str, logical_ids: list[str]) -> list[StoredResource]:
         """The current versions of those of these resources that exist and are not deleted, each access
-        checked as `read` checks it, in one query per 500 ids (matching an 835 reads thousands)."""
+        checked as `read` checks it (matching an 835 reads thousands: one query on PostgreSQL)."""
         from mederi.fhir import rows
 
         check_resource_type(resource_type)
         access.require(self.context, resource_type, "read")
-        ids = sorted(set(logical_ids))
         found: list[StoredResource] = []
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
+        for chunk in rows.chunks(sorted(set(logical_ids))):
+            among, values = rows.one_of("r.logical_id", chunk)
             stored = rows.fetch(f"SELECT {rows.SELECT_COLUMNS} FROM fhir_resource r WHERE r.resource_type = %s "
-                                f"AND r.logical_id IN ({rows.placeholders(chunk)}) AND r.deleted = %s",
-                                [resource_type, *chunk, False])
+                                f"AND {among} AND r.deleted = %s", [resource_type, *values, False])
             if not self.context.is_system:
                 visible = access.visible_pks(self.context, [s.pk for s in stored], "read")
                 for hidden in (s for s in stored if s.pk not in visible):
