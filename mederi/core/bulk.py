@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import sqlite3
 from contextlib import contextmanager
+from decimal import Decimal
 
+import orjson
 from django.db import connection
 
 
@@ -44,6 +46,16 @@ def insert_rows(table: str, columns: tuple[str, ...], rows: list[tuple]) -> None
     quote = connection.ops.quote_name
     names = ", ".join(quote(c) for c in columns)
     if connection.vendor == "postgresql":
+        if _in_pipeline():
+            # COPY cannot join a pipeline: the rows go as one JSON parameter, cheap to write here, that
+            # the server reads into typed columns.
+            types = _column_types(table)
+            fields = ", ".join(f"{quote(column)} {types[column]}" for column in columns)
+            document = orjson.dumps([dict(zip(columns, row, strict=True)) for row in rows], default=_exact).decode()
+            with connection.cursor() as cursor:
+                cursor.execute(f"INSERT INTO {quote(table)} ({names}) SELECT {names} FROM "
+                               f"json_to_recordset(%s::json) AS x({fields})", [document])
+            return
         # The raw driver's COPY bypasses Django's cursor: its errors are translated here, so that callers
         # catch the same IntegrityError or DatabaseError on either database.
         with connection.wrap_database_errors, connection.cursor() as cursor, cursor.cursor.copy(
@@ -117,22 +129,53 @@ def add_to_column(table: str, column: str, deltas: list[tuple[int, int]]) -> Non
         cursor.executemany(sql, [(delta, pk) for pk, delta in deltas])
 
 
-@contextmanager
-def foreign_keys_checked_meanwhile():
-    """On PostgreSQL, the deferred foreign-key checks of the rows written so far run now, in the server,
-    while the block does work of its own that needs no answer from the database; the block's end waits
-    for them (an IntegrityError is raised there). Later rows are checked at commit again, as usual.
 
-    Both statements go out in pipeline mode, so nothing waits for them: for an 835, the checks of some
-    fifty thousand ledger rows take about as long as building the payer's answers that overlap them. A
-    query in the block still works; it only waits for the checks first. On SQLite nothing changes.
-    """
+@contextmanager
+def pipelined():
+    """On PostgreSQL, statements in the block go out without waiting for their answers (pipeline mode), so
+    the server works on them while the block does work of its own; the block's end waits for them all. An
+    error of any of them is raised at the block's end, or sooner, at a later statement of the block. A
+    query still gets its answer (it waits for what went before it), but an UPDATE's row count is not
+    known inside the block. On SQLite nothing changes."""
     if connection.vendor != "postgresql":
         yield
         return
     connection.ensure_connection()
-    driver = connection.connection
-    with connection.wrap_database_errors, driver.pipeline():
-        driver.execute("SET CONSTRAINTS ALL IMMEDIATE")  # checks what is pending now
-        driver.execute("SET CONSTRAINTS ALL DEFERRED")
+    with connection.wrap_database_errors, connection.connection.pipeline():
         yield
+
+
+def check_foreign_keys() -> None:
+    """Check now the foreign keys of the rows written so far, which PostgreSQL would check at commit (in
+    `pipelined`, while the caller goes on); rows written later are checked at commit again, as usual."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # checks what is pending
+            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+
+
+def _exact(value):
+    if isinstance(value, Decimal):  # its own digits, as COPY would write them
+        return orjson.Fragment(str(value))
+    raise TypeError(f"{type(value).__name__} cannot be written to the database here")
+
+
+_TYPES: dict[str, dict[str, str]] = {}
+
+
+def _column_types(table: str) -> dict[str, str]:
+    """The SQL type of each column of a model's table, from the model: asking the database would wait for
+    everything sent before in the pipeline."""
+    if table not in _TYPES:
+        from django.apps import apps
+
+        model = next(m for m in apps.get_models() if m._meta.db_table == table)
+        _TYPES[table] = {field.column: field.rel_db_type(connection) if field.is_relation else
+                         field.db_type(connection) for field in model._meta.local_fields}
+    return _TYPES[table]
+
+
+def _in_pipeline() -> bool:
+    from psycopg import pq
+
+    return connection.connection.pgconn.pipeline_status != pq.PipelineStatus.OFF

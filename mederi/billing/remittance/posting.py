@@ -373,17 +373,18 @@ def _post(context: Context, content: bytes | str, name: str, source: str) -> Pos
             plan = _Plan(repository, file, remittances, who)
             for remittance in remittances:
                 plan.add(remittance)
-            transactions = ledger.post_many_ids(plan.drafts)
-            by_draft = {id(draft): tx for draft, tx in zip(plan.drafts, transactions, strict=True)}
-            rows = []
-            for row, draft in plan.rows:
-                row.transaction_id = by_draft.get(id(draft)) if draft is not None else None
-                rows.append(row)
-            _insert_claim_payments(rows)
             WorkItem.objects.bulk_create(plan.items, batch_size=1000)
-            # Checking and indexing the ClaimResponses is work of our own: the database checks the ledger's
-            # keys meanwhile. They are written with the other FHIR resources when this block ends.
-            with bulk.foreign_keys_checked_meanwhile():
+            # The ledger's rows and their key checks go to the database without waiting for it, which works on
+            # them while the ClaimResponses are checked and indexed here; those are written when this block ends.
+            with bulk.pipelined():
+                transactions = ledger.post_many_ids(plan.drafts)
+                by_draft = {id(draft): tx for draft, tx in zip(plan.drafts, transactions, strict=True)}
+                rows = []
+                for row, draft in plan.rows:
+                    row.transaction_id = by_draft.get(id(draft)) if draft is not None else None
+                    rows.append(row)
+                _insert_claim_payments(rows)
+                bulk.check_foreign_keys()
                 plan.store_responses()
         warnings += plan.warnings
         file.claims_posted, file.claims_skipped, file.items_queued = len(rows), plan.skipped, len(plan.items)
