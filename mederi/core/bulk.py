@@ -136,7 +136,8 @@ def pipelined():
     the server works on them while the block does work of its own; the block's end waits for them all. An
     error of any of them is raised at the block's end, or sooner, at a later statement of the block. A
     query still gets its answer (it waits for what went before it), but an UPDATE's row count is not
-    known inside the block. On SQLite nothing changes."""
+    known inside the block, and a statement string holding several statements is refused: so repository
+    writes are staged in the block and flushed after it. On SQLite nothing changes."""
     if connection.vendor != "postgresql":
         yield
         return
