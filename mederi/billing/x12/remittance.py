@@ -213,8 +213,8 @@ def _adjustments(body: _Body, segment: Segment) -> list[Adjustment]:
     if group not in ADJUSTMENT_GROUPS:
         raise body.error(f"CAS01 {group!r} is not an adjustment group (CO, PR, OA, PI or CR)", "CAS")
     found = []
-    for start in range(2, 20, 3):  # up to six reason/amount/quantity triples
-        reason = element(segment, start)
+    for start in range(2, min(len(segment), 20), 3):  # up to six reason/amount/quantity triples
+        reason = segment[start]
         if not reason:
             if element(segment, start + 1):
                 raise body.error(f"CAS has an amount at position {start + 1} without a reason code", "CAS")
