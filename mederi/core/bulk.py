@@ -57,9 +57,13 @@ def insert_rows(table: str, columns: tuple[str, ...], rows: list[tuple]) -> None
                                f"json_to_recordset(%s::json) AS x({fields})", [document])
             return
         # The raw driver's COPY bypasses Django's cursor: its errors are translated here, so that callers
-        # catch the same IntegrityError or DatabaseError on either database.
+        # catch the same IntegrityError or DatabaseError on either database. In binary when every column's
+        # type is a plain one: the server then parses no text (a fifth to a quarter less of its time).
+        binary = _binary_types(table, columns)
         with connection.wrap_database_errors, connection.cursor() as cursor, cursor.cursor.copy(
-                f"COPY {quote(table)} ({names}) FROM STDIN") as copy:
+                f"COPY {quote(table)} ({names}) FROM STDIN" + (" (FORMAT BINARY)" if binary else "")) as copy:
+            if binary:
+                copy.set_types(binary)
             for row in rows:
                 copy.write_row(row)
         return
@@ -165,8 +169,8 @@ _TYPES: dict[str, dict[str, str]] = {}
 
 
 def _column_types(table: str) -> dict[str, str]:
-    """The SQL type of each column of a model's table, from the model: asking the database would wait for
-    everything sent before in the pipeline."""
+    """The SQL type of each column of a model's table, from the model (in a pipeline, asking the database
+    would wait for everything sent before)."""
     if table not in _TYPES:
         from django.apps import apps
 
@@ -174,6 +178,18 @@ def _column_types(table: str) -> dict[str, str]:
         _TYPES[table] = {field.column: field.rel_db_type(connection) if field.is_relation else
                          field.db_type(connection) for field in model._meta.local_fields}
     return _TYPES[table]
+
+
+# Column types as the driver names them for binary COPY; a column of any other type keeps the table's COPY in text.
+_BINARY_NAMES = {"bigint": "int8", "integer": "int4", "smallint": "int2", "boolean": "bool", "date": "date",
+                 "timestamp with time zone": "timestamptz", "text": "text", "varchar": "varchar", "numeric": "numeric",
+                 "double precision": "float8"}
+
+
+def _binary_types(table: str, columns: tuple[str, ...]) -> list[str] | None:
+    types = _column_types(table)
+    names = [_BINARY_NAMES.get(types[column].split("(", 1)[0]) for column in columns]
+    return None if None in names else names
 
 
 def _in_pipeline() -> bool:

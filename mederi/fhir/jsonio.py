@@ -37,6 +37,7 @@ def _decimal(text: str) -> Decimal:
 
 
 _DECIMAL_READER = msgspec.json.Decoder(float_hook=_decimal)
+_FLOAT_READER = msgspec.json.Decoder()  # keeps an integer beyond 64 bits whole, as orjson would not
 
 
 def loads(raw: bytes | str):
@@ -50,7 +51,7 @@ def loads(raw: bytes | str):
         orjson.loads(raw)  # orjson's message, the one every other reader of JSON here gives
         raise ValueError(str(exc)) from None
     if _reading.floats and not _reading.inexact:
-        return orjson.loads(raw)
+        return _FLOAT_READER.decode(raw)
     return document
 
 

@@ -3,7 +3,7 @@
 from decimal import Decimal
 
 import simplejson
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from mederi.fhir import jsonio
@@ -13,6 +13,7 @@ any_decimal = st.decimals(allow_nan=False, allow_infinity=False)
 
 
 @given(st.lists(st.one_of(money, any_decimal), min_size=1, max_size=5))
+@example([Decimal("0.01"), Decimal("-9223372036854775809")])  # a float-exact decimal beside a 65-bit integer
 def test_decimals_are_written_with_their_own_digits_and_read_back_the_same(values):
     document = {"resourceType": "Basic", "amount": {"value": values[0]}, "values": values, "note": "1.50"}
     text = jsonio.dumps(document)
