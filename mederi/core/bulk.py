@@ -1,13 +1,15 @@
 """Writing many rows at once with plain SQL, where building a model instance per row and compiling
 it costs more than the database's own work (ledger postings, index rows, history, audit).
 
-`insert_rows` streams rows with COPY on PostgreSQL (several times faster than INSERT) and with
-multi-row INSERTs of up to a thousand rows on SQLite: a table with an INSERT trigger (the ledger's
-closed-month guard, the audit log's) costs SQLite a statement journal per statement, so a row per
-statement (`executemany`) cost twice as much as the rows themselves. `insert_returning_ids` gives rows whose new keys the caller needs:
-on SQLite a multi-row INSERT ... RETURNING id (the ids come in the order of the VALUES, which Django's
-own bulk_create relies on as well), on PostgreSQL keys drawn from the table's sequence and COPY. Values must already be in their database form (dates,
-datetimes through `db_datetime`).
+`insert_rows` streams rows with COPY on PostgreSQL (several times faster than INSERT; binary when every
+column has a plain type, so the server parses no text; inside `pipelined`, which COPY cannot join, one
+INSERT reading a JSON parameter) and with multi-row INSERTs of up to a thousand rows on SQLite: a table
+with an INSERT trigger (the ledger's closed-month guard, the audit log's) costs SQLite a statement
+journal per statement, so a row per statement (`executemany`) cost twice as much as the rows
+themselves. `insert_returning_ids` gives rows whose new keys the caller needs: on SQLite a multi-row
+INSERT ... RETURNING id (the ids come in the order of the VALUES, which Django's own bulk_create relies
+on as well), on PostgreSQL keys drawn from the table's sequence and COPY. Values must already be in
+their database form (dates, datetimes through `db_datetime`), and of the column's own Python type.
 """
 
 from __future__ import annotations
@@ -131,7 +133,6 @@ def add_to_column(table: str, column: str, deltas: list[tuple[int, int]]) -> Non
     sql = f"UPDATE {quote(table)} SET {quote(column)} = {quote(column)} + %s WHERE id = %s"
     with connection.cursor() as cursor:
         cursor.executemany(sql, [(delta, pk) for pk, delta in deltas])
-
 
 
 @contextmanager
