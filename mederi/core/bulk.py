@@ -175,9 +175,9 @@ def _column_types(table: str) -> dict[str, str]:
     if table not in _TYPES:
         from django.apps import apps
 
-        model = next(m for m in apps.get_models() if m._meta.db_table == table)
+        fields = next((m._meta.local_fields for m in apps.get_models() if m._meta.db_table == table), ())
         _TYPES[table] = {field.column: field.rel_db_type(connection) if field.is_relation else
-                         field.db_type(connection) for field in model._meta.local_fields}
+                         field.db_type(connection) for field in fields}
     return _TYPES[table]
 
 
@@ -188,8 +188,8 @@ _BINARY_NAMES = {"bigint": "int8", "integer": "int4", "smallint": "int2", "boole
 
 
 def _binary_types(table: str, columns: tuple[str, ...]) -> list[str] | None:
-    types = _column_types(table)
-    names = [_BINARY_NAMES.get(types[column].split("(", 1)[0]) for column in columns]
+    types = _column_types(table)  # none for a table without a model: text, which needs no types
+    names = [_BINARY_NAMES.get(types.get(column, "").split("(", 1)[0]) for column in columns]
     return None if None in names else names
 
 
