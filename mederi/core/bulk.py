@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import sqlite3
 from contextlib import contextmanager
-from decimal import Decimal
 
 import orjson
 from django.db import connection
+
+from mederi.fhir import jsonio  # plain JSON helpers, no other part of the project
 
 
 def datetime_adapter():
@@ -53,7 +54,8 @@ def insert_rows(table: str, columns: tuple[str, ...], rows: list[tuple]) -> None
             # the server reads into typed columns.
             types = _column_types(table)
             fields = ", ".join(f"{quote(column)} {types[column]}" for column in columns)
-            document = orjson.dumps([dict(zip(columns, row, strict=True)) for row in rows], default=_exact).decode()
+            document = orjson.dumps([dict(zip(columns, row, strict=True)) for row in rows],
+                                    default=jsonio.exact_decimal).decode()
             with connection.cursor() as cursor:
                 cursor.execute(f"INSERT INTO {quote(table)} ({names}) SELECT {names} FROM "
                                f"json_to_recordset(%s::json) AS x({fields})", [document])
@@ -158,12 +160,6 @@ def check_foreign_keys() -> None:
         with connection.cursor() as cursor:
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # checks what is pending
             cursor.execute("SET CONSTRAINTS ALL DEFERRED")
-
-
-def _exact(value):
-    if isinstance(value, Decimal):  # its own digits, as COPY would write them
-        return orjson.Fragment(str(value))
-    raise TypeError(f"{type(value).__name__} cannot be written to the database here")
 
 
 _TYPES: dict[str, dict[str, str]] = {}

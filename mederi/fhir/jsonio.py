@@ -55,7 +55,7 @@ def loads(raw: bytes | str):
     return document
 
 
-def _exact_decimal(value):
+def exact_decimal(value):
     # orjson writes a Decimal's own digits as a raw number: as exact as simplejson, thirty times faster.
     if isinstance(value, Decimal) and value.is_finite():
         return orjson.Fragment(str(value))
@@ -65,6 +65,6 @@ def _exact_decimal(value):
 def dumps(document) -> str:
     """Compact JSON text; Decimal values are written with their exact digits."""
     try:
-        return orjson.dumps(document, default=_exact_decimal).decode()
+        return orjson.dumps(document, default=exact_decimal).decode()
     except TypeError:
         return simplejson.dumps(document, use_decimal=True, separators=(",", ":"), ensure_ascii=False)
